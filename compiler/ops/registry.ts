@@ -23,8 +23,10 @@ export interface OpDef {
   /**
    * Vector-Jacobian product: given the node and the gradient of its output, build gradient nodes for each
    * input in `g` (null where the input gets no gradient: integer inputs, masks, stop_gradient).
+   * `needs[i]` (optional, from autodiff) is false where input i's gradient is not wanted: rules whose
+   * input gradients are costly (matmul, attention, conv, norms) skip building those.
    */
-  vjp?(g: Graph, node: Node, gradOut: Node): (Node | null)[];
+  vjp?(g: Graph, node: Node, gradOut: Node, needs?: readonly boolean[]): (Node | null)[];
   /**
    * Elementwise ops: the WGSL expression of one output element from its inputs' expressions (already
    * broadcast and of the node's compute type `ty`, e.g. 'f32' or 'f16').
