@@ -59,27 +59,32 @@ export function broadcastShapes(shapes: readonly Shape[]): number[] | string {
   return out;
 }
 
-/** For each flat index of `outShape`, the flat index of the broadcast input of shape `inShape`. */
-export function broadcastMap(inShape: Shape, outShape: Shape): Int32Array {
-  const n = numel(outShape);
+/** For each flat index of `shape` (row-major), the offset Σ idx[k]·strides[k]: the one loop behind
+ *  broadcasting, permutes, boxes and reductions in the references (an odometer, no divisions). */
+export function strideWalk(shape: Shape, strides: readonly number[], base = 0): Int32Array {
+  const n = numel(shape);
   const map = new Int32Array(n);
-  const inStr = stridesOf(inShape);
-  const lead = outShape.length - inShape.length;
-  // Input stride per output axis: 0 on prepended and broadcast (size-1) axes.
-  const str = outShape.map((_, o) => (o < lead || inShape[o - lead] === 1 ? 0 : inStr[o - lead]!));
-  const idx = new Array<number>(outShape.length).fill(0);
-  let off = 0;
+  const idx = new Array<number>(shape.length).fill(0);
+  let off = base;
   for (let i = 0; i < n; i++) {
     map[i] = off;
-    for (let ax = outShape.length - 1; ax >= 0; ax--) {   // odometer increment
+    for (let ax = shape.length - 1; ax >= 0; ax--) {
       idx[ax]!++;
-      off += str[ax]!;
-      if (idx[ax]! < outShape[ax]!) break;
-      off -= str[ax]! * outShape[ax]!;
+      off += strides[ax]!;
+      if (idx[ax]! < shape[ax]!) break;
+      off -= strides[ax]! * shape[ax]!;
       idx[ax] = 0;
     }
   }
   return map;
+}
+
+/** For each flat index of `outShape`, the flat index of the broadcast input of shape `inShape`. */
+export function broadcastMap(inShape: Shape, outShape: Shape): Int32Array {
+  const inStr = stridesOf(inShape);
+  const lead = outShape.length - inShape.length;
+  // Input stride per output axis: 0 on prepended and broadcast (size-1) axes.
+  return strideWalk(outShape, outShape.map((_, o) => (o < lead || inShape[o - lead] === 1 ? 0 : inStr[o - lead]!)));
 }
 
 /** Multi-index of a flat index in a row-major shape. */
