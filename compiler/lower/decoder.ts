@@ -30,8 +30,11 @@ export interface DecoderResult {
   moe: MoeResult[];      // per MoE layer, for tests and metrics
 }
 
-/** Input embeddings x [B, T, D] and positions int [T] → logits [B, T, V]. */
-export function lowerDecoder(g: Graph, dec: DecoderSpec, x: Node, positions: Node, attend: AttendFn): DecoderResult {
+/**
+ * Input embeddings x [B, T, D] and positions int [T] → logits [B, T, V]. `capacityFactor` overrides the MoE
+ * capacity factor (see lowerMoe).
+ */
+export function lowerDecoder(g: Graph, dec: DecoderSpec, x: Node, positions: Node, attend: AttendFn, capacityFactor?: number): DecoderResult {
   const [B, T, D] = x.shape as [number, number, number];
   const H = dec.heads, Hkv = dec.kvHeads, hd = D / H;
   const outStd = residualStd(dec.depth);
@@ -56,7 +59,7 @@ export function lowerDecoder(g: Graph, dec: DecoderSpec, x: Node, positions: Nod
     const f = g.rmsnorm(x, ffnNorm, dec.normEps);
     if (isMoeLayer(dec, i)) {
       const p = moeParams(g, `${pre}.moe`, D, dec.ffn, dec.moe!, outStd);
-      const r = lowerMoe(g, p, dec.moe!, g.reshape(f, [B * T, D]));
+      const r = lowerMoe(g, p, dec.moe!, g.reshape(f, [B * T, D]), capacityFactor ?? dec.moe!.capacity);
       moes.push(r);
       aux = aux ? g.add(aux, r.aux) : r.aux;
       x = g.add(x, g.reshape(r.y, [B, T, D]));

@@ -20,9 +20,9 @@ export function moeParams(g: Graph, prefix: string, D: number, ffn: number, moe:
   };
 }
 
-/** Expert capacity: ceil(N · factor / E) rounded up to a multiple of 4. */
-export function moeCapacity(N: number, moe: MoeSpec): number {
-  const c = Math.ceil((N * moe.capacity) / moe.experts);
+/** Expert capacity: ceil(N · factor / E) rounded up to a multiple of 4 (factor defaults to the spec's). */
+export function moeCapacity(N: number, moe: MoeSpec, factor = moe.capacity): number {
+  const c = Math.ceil((N * factor) / moe.experts);
   return Math.ceil(c / 4) * 4;
 }
 
@@ -37,11 +37,14 @@ export interface MoeResult {
   probs: Node;          // [N, E]
 }
 
-/** x [N, D] → MoE FFN output [N, D] and the auxiliary losses. */
-export function lowerMoe(g: Graph, p: MoeParams, moe: MoeSpec, x: Node): MoeResult {
+/**
+ * x [N, D] → MoE FFN output [N, D] and the auxiliary losses. `factor` overrides the capacity factor (inference
+ * may pass `experts`, which makes C ≥ N so no token is ever dropped).
+ */
+export function lowerMoe(g: Graph, p: MoeParams, moe: MoeSpec, x: Node, factor = moe.capacity): MoeResult {
   const [N, D] = x.shape as [number, number];
   const E = moe.experts;
-  const C = moeCapacity(N, moe);
+  const C = moeCapacity(N, moe, factor);
   const logits = g.matmul(x, p.router);                                                      // [N, E]
   const probs = g.softmax(logits, -1);                                                       // [N, E]
   const idx = g.topk(probs, moe.topK);                                                       // [N, k] i32
