@@ -14,7 +14,13 @@ export class BadDataLog {
   readonly examples: string[] = [];
   readonly byFile = new Map<string, number>();
 
+  private seen = new Set<string>();
+
+  /** Records a bad record once, however many epochs meet it again. */
   add(err: DataError): void {
+    const key = `${err.file}:${err.line}`;
+    if (err.line > 0 && this.seen.has(key)) return;
+    this.seen.add(key);
     this.count++;
     this.byFile.set(err.file, (this.byFile.get(err.file) ?? 0) + 1);
     if (this.examples.length < 10) this.examples.push(err.message);

@@ -2,6 +2,7 @@
 // (CLIP-style: scale the short side, centre-crop), normalise with CLIP's mean and std into [3, R, R] floats.
 // sharp does the work; pngjs/jpeg-js plus our own bicubic are the dependency-free fallback and the test oracle.
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import sharp from 'sharp';
 import { PNG } from 'pngjs';
@@ -54,7 +55,7 @@ export async function loadImage(file: string, R: number, where: { file: string; 
   try {
     return normalizeClip(await loadRgb(file, R));
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot decode (${(e as Error).message.split('\n')[0]})`;
+    const why = !existsSync(file) ? 'file not found' : `cannot decode (${(e as Error).message.split('\n')[0]})`;
     throw new DataError(where.file, where.line, `image "${relative(dirname(where.file), file)}": ${why}`);
   }
 }
