@@ -26,7 +26,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
   const c = dev.caps;
   const L = c.limits;
   io.stdout([
-    `adapter      ${c.description || c.device} (vendor ${c.vendor}, ${c.architecture}, ${c.backend}${c.software ? ', software' : ''})`,
+    `adapter      ${c.description || c.device} (vendor ${c.vendor}, ${c.architecture}, ${c.backend}${c.software && c.architecture !== 'software' ? ', software' : ''})`,
     `features     ${c.features.join(', ')}`,
     `f16          ${c.f16 ? 'yes' : 'no'}`,
     `subgroups    ${c.subgroups ? `yes, size ${c.subgroupMinSize}–${c.subgroupMaxSize}` : 'no'}`,

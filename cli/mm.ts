@@ -45,7 +45,7 @@ export async function main(argv: string[], io: IO = processIO): Promise<number> 
   if (name === '--version') { io.stdout('mm 0.1.0'); return 0; }
   const entry = COMMANDS[name];
   if (!entry) {
-    const { closest } = await import('./suggest.js');
+    const { closest } = await import('../compiler/diagnostics/suggest.js');
     const near = closest(name, Object.keys(COMMANDS));
     io.stderr(`mm: unknown command '${name}'${near ? ` — did you mean '${near}'?` : ''}\n\n${usage()}`);
     return 1;
