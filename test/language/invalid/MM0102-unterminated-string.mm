@@ -1,0 +1,5 @@
+mm 1
+data mix {
+  captions "a.jsonl weight 1
+  seq_len 64
+}

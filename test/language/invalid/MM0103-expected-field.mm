@@ -1,0 +1,4 @@
+mm 1
+encoder e = vit {
+  image = 32
+}

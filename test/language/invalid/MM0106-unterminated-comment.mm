@@ -1,0 +1,3 @@
+mm 1
+encoder e = vit { image 32; patch 8; width 32; depth 1; heads 2; mlp 64 }
+/* never closed

@@ -1,0 +1,2 @@
+mm 1
+train { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a { a }}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}

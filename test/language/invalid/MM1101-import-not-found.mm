@@ -1,0 +1,2 @@
+mm 1
+import "lib/nope.mm"

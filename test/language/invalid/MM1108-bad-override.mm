@@ -1,0 +1,4 @@
+// set: res=big
+mm 1
+param res: int = 32
+encoder e = vit { image res; patch 8; width 32; depth 1; heads 2; mlp 64 }

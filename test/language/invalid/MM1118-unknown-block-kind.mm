@@ -1,0 +1,2 @@
+mm 1
+encodr e = vit { image 32; patch 8; width 32; depth 1; heads 2; mlp 64 }

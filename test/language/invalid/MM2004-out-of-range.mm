@@ -1,0 +1,2 @@
+mm 1
+encoder e = vit { image 32; patch 8; width 32; depth 0; heads 2; mlp 64 }

@@ -1,0 +1,2 @@
+mm 1
+connector c { tokens 4 }

@@ -1,0 +1,3 @@
+mm 1
+decoder d = transformer { vocab 512; width 64; depth 2; heads 4; ffn 128
+  moe { experts 2; top_k 3 } }

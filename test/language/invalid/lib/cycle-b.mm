@@ -1,0 +1,2 @@
+mm 1
+import "cycle-a.mm"
