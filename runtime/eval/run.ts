@@ -1,7 +1,7 @@
 // The evaluation driver (MM1 protocol): few-shot captioning (CIDEr-D) and VQA (VQA accuracy) with
 // OpenFlamingo-style prompts, demonstrations drawn per seed from a held-out pool, answers cut where the model
 // starts the next demonstration; mean ± std over seeds per shot count; optional held-out text perplexity.
-// The model is behind `Completer`, so the driver is tested with a fake and run with the KV-cache Generator.
+// The model is behind `Completer` (tested with a fake; run with the KV-cache Generator, greedy prompts batched).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,7 +10,7 @@ import { captionPrompt, postprocessAnswer, vqaPrompt, type CaptionExample, type 
 import { InputFileError, readJsonFile } from './json-file.js';
 import { vqaScore, type VqaAnnotation, type VqaQuestion } from './vqa.js';
 import type { ModelSpec } from '../../compiler/semantics/spec.js';
-import { Generator, type EngineFactory } from '../generate.js';
+import { Generator, defaultPrefillChunk, type EngineFactory } from '../generate.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { encodePrompt } from '../data/mixer.js';
 import { loadRgb, normalizeClip } from '../data/image.js';
@@ -20,6 +20,8 @@ export type Task = 'captioning' | 'vqa';
 /** What the driver needs from a model: text after a prompt, and (optionally) log-likelihood of a text. */
 export interface Completer {
   complete(items: PromptItem[], task: Task, maxNewTokens: number): Promise<string>;
+  /** Several prompts at once (batched decoding); the driver uses it when present. */
+  completeBatch?(prompts: PromptItem[][], task: Task, maxNewTokens: number): Promise<string[]>;
   scoreText?(text: string): Promise<{ logProb: number; count: number }>;
 }
 
@@ -37,6 +39,8 @@ export interface EvalOptions {
   /** Queries per task (the first N); default all. */
   limit?: number;
   tasks?: Task[];
+  /** Prompts per completeBatch call (default 8). */
+  batchSize?: number;
   log?: (line: string) => void;
 }
 
@@ -57,12 +61,27 @@ export const meanStd = (xs: readonly number[]): { mean: number; std: number } =>
   return { mean, std: Math.sqrt(v) };
 };
 
+async function completeAll(model: Completer, prompts: PromptItem[][], task: Task, maxNew: number, batch = 8): Promise<string[]> {
+  if (!model.completeBatch || batch <= 1) {
+    const out: string[] = [];
+    for (const p of prompts) out.push(await model.complete(p, task, maxNew));
+    return out;
+  }
+  const out: string[] = [];
+  for (let i = 0; i < prompts.length; i += batch) out.push(...await model.completeBatch(prompts.slice(i, i + batch), task, maxNew));
+  return out;
+}
+
 /** Runs every (task, shots, seed); 0-shot prompts do not depend on the seed, so they run once. */
 export async function runEval(data: EvalData, model: Completer, opts: EvalOptions): Promise<EvalReport> {
   const log = opts.log ?? (() => {});
   const shotsOf = (t: Task): number[] => (Array.isArray(opts.shots) ? opts.shots : opts.shots[t] ?? []);
   const tasks = (opts.tasks ?? ['captioning', 'vqa'] as Task[]).filter((t) => data[t] && shotsOf(t).length > 0);
   const allShots = [...new Set(tasks.flatMap(shotsOf))].sort((a, b) => a - b);
+  for (const t of tasks) {
+    const pool = data[t]!.pool.length, k = Math.max(...shotsOf(t));
+    if (k > pool - 1) throw new InputFileError(`${t}: ${k}-shot prompts need ${k} demonstrations besides the query, but the pool has ${pool} example(s)`);
+  }
   const report: EvalReport = { shots: allShots, seeds: opts.seeds, results: {}, perplexity: null, predictions: {} };
   for (const task of tasks) {
     const res: Record<string, Cell> = {}, preds: Record<string, Prediction[][]> = {};
@@ -75,24 +94,15 @@ export async function runEval(data: EvalData, model: Completer, opts: EvalOption
         if (task === 'captioning') {
           const d = data.captioning!;
           const qs = d.queries.slice(0, opts.limit ?? d.queries.length);
-          const out = new Map<string, string>();
-          const list: { image_id: string | number; caption: string }[] = [];
-          for (const q of qs) {
-            const text = await model.complete(captionPrompt(q, d.pool, k, { seed }), task, opts.maxNewTokens.captioning);
-            const caption = postprocessAnswer(text);
-            out.set(String(q.id), caption);
-            list.push({ image_id: q.id, caption });
-          }
-          perSeed.push(100 * ciderD(d.refs, out).score);
+          const texts = await completeAll(model, qs.map((q) => captionPrompt(q, d.pool, k, { seed })), task, opts.maxNewTokens.captioning, opts.batchSize);
+          const list = qs.map((q, i) => ({ image_id: q.id, caption: postprocessAnswer(texts[i]!) }));
+          perSeed.push(100 * ciderD(d.refs, new Map(list.map((p) => [String(p.image_id), p.caption]))).score);
           preds[k]!.push(list);
         } else {
           const d = data.vqa!;
           const qs = d.queries.slice(0, opts.limit ?? d.queries.length);
-          const list: { question_id: string | number; answer: string }[] = [];
-          for (const q of qs) {
-            const text = await model.complete(vqaPrompt(q, d.pool, k, { seed }), task, opts.maxNewTokens.vqa);
-            list.push({ question_id: q.question_id, answer: postprocessAnswer(text) });
-          }
+          const texts = await completeAll(model, qs.map((q) => vqaPrompt(q, d.pool, k, { seed })), task, opts.maxNewTokens.vqa, opts.batchSize);
+          const list = qs.map((q, i) => ({ question_id: q.question_id, answer: postprocessAnswer(texts[i]!) }));
           perSeed.push(vqaScore(d.questions, d.annotations, list).overall);
           preds[k]!.push(list);
         }
@@ -201,9 +211,12 @@ export interface GeneratorCompleterOptions {
   tok: Tokenizer;
   /** Checkpoint weights (null: the engines' own initialisation, for smoke tests). */
   weights: ReadonlyMap<string, Float32Array> | null;
+  /** Default: defaultPrefillChunk(model). */
   prefillChunk?: number;
   /** 1 = greedy (MM1 also reports beam 3). */
   beam?: number;
+  /** Greedy prompts decoded together (left-padded batch); 1 = one at a time. */
+  batch?: number;
   log?: (line: string) => void;
 }
 
@@ -212,12 +225,21 @@ export interface GeneratorCompleterOptions {
  * at `<eos>`, a newline, or the next "Question:" / "Output:"; `<image>`, `<bos>`, `<pad>` and ids past the
  * tokenizer's vocabulary are never generated.
  */
+/**
+ * Ids a model may generate and a decode that never throws: the tokenizer's specials other than `<eos>` and
+ * every id past what it can decode (bytes + 4 specials + merges; the decoder's vocab may be larger) are banned.
+ */
+export function tokenizerGuards(tok: Tokenizer, V: number): { ban: number[]; decode: (ids: number[]) => string } {
+  const n = Math.min(tok.vocabSize, 260 + tok.merges.length);
+  const ban = [tok.special.image, tok.special.bos, tok.special.pad];
+  for (let id = n; id < V; id++) ban.push(id);
+  return { ban, decode: (ids) => tok.decode(ids.filter((i) => i < n), { skipSpecial: true }) };
+}
+
 export function generatorCompleter(o: GeneratorCompleterOptions): Completer & { dispose(): void } {
   const { tok, model } = o;
-  const C = o.prefillChunk ?? 32, V = model.decoder.vocab, M = model.connector?.tokens ?? 0;
-  const ban = [tok.special.image, tok.special.bos, tok.special.pad];
-  for (let id = tok.vocabSize; id < V; id++) ban.push(id);
-  const decode = (ids: number[]) => tok.decode(ids.filter((i) => i < tok.vocabSize), { skipSpecial: true });
+  const C = o.prefillChunk ?? defaultPrefillChunk(model), V = model.decoder.vocab, M = model.connector?.tokens ?? 0;
+  const { ban, decode } = tokenizerGuards(tok, V);
   const images = new Map<string, Promise<Float32Array>>();
   const image = (file: string): Promise<Float32Array> => {
     let p = images.get(file);
@@ -239,17 +261,26 @@ export function generatorCompleter(o: GeneratorCompleterOptions): Completer & { 
     if (o.weights) gen.loadWeights(o.weights);
     return gen;
   };
+  const encode = async (items: PromptItem[]) => encodePrompt(tok, await Promise.all(items.map(async (it) => ('image' in it ? { image: await image(it.image) } : it))), M);
+  const stopping = { stopTokens: [tok.special.eos], stopStrings: ['\n', 'Question:', 'Output:'], decode, banTokens: ban };
+  const B = Math.max(1, o.batch ?? 1);
   return {
     async complete(items, _task, maxNewTokens) {
-      const loaded = await Promise.all(items.map(async (it) => ('image' in it ? { image: await image(it.image) } : it)));
-      const p = encodePrompt(tok, loaded, M);
+      const p = await encode(items);
       const g = await generator(p.tokens.length + maxNewTokens);
-      const r = await g.generate(p.tokens, p.images, {
-        maxNewTokens, strategy: (o.beam ?? 1) > 1 ? { kind: 'beam', width: o.beam! } : { kind: 'greedy' },
-        stopTokens: [tok.special.eos], stopStrings: ['\n', 'Question:', 'Output:'], decode, banTokens: ban,
-      });
+      const r = await g.generate(p.tokens, p.images, { maxNewTokens, strategy: (o.beam ?? 1) > 1 ? { kind: 'beam', width: o.beam! } : { kind: 'greedy' }, ...stopping });
       return r.text ?? '';
     },
+    ...((o.beam ?? 1) <= 1 && B > 1 ? {
+      async completeBatch(prompts: PromptItem[][], _task: Task, maxNewTokens: number): Promise<string[]> {
+        const rows = await Promise.all(prompts.map(encode));
+        // Always B rows (a short last batch repeats its first prompt), so one pair of engines serves every batch.
+        const padded = Array.from({ length: B }, (_, i) => rows[i] ?? rows[0]!).map((r) => ({ tokens: r.tokens, images: r.images }));
+        const g = await generator(Math.max(...padded.map((r) => r.tokens.length)) + maxNewTokens);
+        const res = await g.generateBatch(padded, { maxNewTokens, ...stopping });
+        return res.slice(0, prompts.length).map((r) => r.text ?? '');
+      },
+    } : {}),
     async scoreText(text) {
       // Documents longer than the model's context are scored in independent windows of max_seq tokens.
       const ids = [tok.special.bos, ...tok.encode(text), tok.special.eos];
