@@ -1,10 +1,9 @@
 mm 1
-// Ablation sweep (tiny): the pre-training data mix. Weights are params, so the sweep varies them: MM1 found
-// interleaved data drives few-shot, captions drive zero-shot, and 5:5:1 balances both.
+// Ablation sweep (tiny): the pre-training data mix. A string param names the data block `train` uses, so the
+// sweep compares caption-only, interleaved-only, MM1's 5:5:1 and 5:5:1 without text. MM1 found interleaved
+// data drives few-shot, captions drive zero-shot, text helps few-shot, and 5:5:1 balances them.
 
-param captions: float = 45
-param interleaved: float = 45
-param text: float = 10
+param mix: string = "mix_551"
 
 encoder vit_tiny = vit {
   image 32
@@ -34,14 +33,32 @@ model tiny {
   decoder llm_tiny
 }
 
-data mix {
-  captions "../../runs/data/synth/captions.jsonl" weight captions
-  interleaved "../../runs/data/synth/interleaved.jsonl" weight interleaved max_images 4
-  text "../../runs/data/synth/text.txt" weight text
+data mix_551 {
+  captions "../../runs/data/synth/captions.jsonl" weight 45
+  interleaved "../../runs/data/synth/interleaved.jsonl" weight 45 max_images 4
+  text "../../runs/data/synth/text.txt" weight 10
+  seq_len 64
+}
+
+data captions_only {
+  captions "../../runs/data/synth/captions.jsonl" weight 1
+  seq_len 64
+}
+
+data interleaved_only {
+  interleaved "../../runs/data/synth/interleaved.jsonl" weight 1 max_images 4
+  seq_len 64
+}
+
+data no_text {
+  captions "../../runs/data/synth/captions.jsonl" weight 50
+  interleaved "../../runs/data/synth/interleaved.jsonl" weight 50 max_images 4
   seq_len 64
 }
 
 train {
+  model tiny
+  data mix
   steps 200
   batch 8
   optimizer adamw {
@@ -58,8 +75,6 @@ eval {
   vqa shots 0 4
 }
 
-sweep mix_weights {
-  captions in 45 90 10
-  interleaved in 45 10
-  text in 10 1
+sweep data_mix {
+  mix in "mix_551" "captions_only" "interleaved_only" "no_text"
 }

@@ -72,9 +72,13 @@ describe('shipped specs', () => {
     }
   });
 
-  it('sweeps expand over params, including data weights and the model choice', () => {
+  it('sweeps expand over params, including the data block, the model choice and data weights', () => {
     const mix = check('ablations/tiny-data-mix.mm').value!;
-    expect(mix.sweeps[0]!.axes.map((a) => a.param)).toEqual(['captions', 'interleaved', 'text']);
+    expect(mix.sweeps[0]!.axes.map((a) => a.param)).toEqual(['mix']);
+    const captionsOnly = checkFile(join(specsDir, 'ablations/tiny-data-mix.mm'), { overrides: { mix: 'captions_only' } }).value!;
+    expect(captionsOnly.data!.sources.map((x) => x.kind)).toEqual(['captions']);
+    const conn = checkFile(join(specsDir, 'ablations/tiny-connector.mm'), { overrides: { arch: 'm_avgpool' } }).value!;
+    expect(conn.model.connector!.kind).toBe('avg_pool');
     const arch = check('ablations/tiny-moe-vs-dense.mm');
     expect(arch.value!.sweeps[0]!.axes[0]!.values).toEqual(['dense', 'moe']);
     const moe = checkFile(join(specsDir, 'ablations/tiny-moe-vs-dense.mm'), { overrides: { arch: 'moe' } }).value!;

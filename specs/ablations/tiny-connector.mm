@@ -1,0 +1,80 @@
+mm 1
+// Ablation sweep (tiny): the connector type at a fixed resolution and token count — MM1 found the type
+// (average pooling, attention pooling, C-Abstractor) matters little next to resolution and token count.
+// A string param names the model `train` uses; each model differs only in its connector (3 runs).
+
+param arch: string = "m_cabs"
+
+encoder vit_tiny = vit {
+  image 32
+  patch 8
+  width 32
+  depth 1
+  heads 2
+  mlp 64
+}
+connector cabs = c_abstractor {
+  tokens 4
+  depth 1
+  hidden 32
+}
+connector avgpool = avg_pool {
+  tokens 4
+}
+connector attnpool = attn_pool {
+  tokens 4
+  heads 2
+}
+decoder llm_tiny = transformer {
+  vocab 512
+  width 64
+  depth 2
+  heads 4
+  kv_heads 2
+  ffn 128
+  rope 10000
+}
+model m_cabs {
+  encoder vit_tiny
+  connector cabs
+  decoder llm_tiny
+}
+model m_avgpool {
+  encoder vit_tiny
+  connector avgpool
+  decoder llm_tiny
+}
+model m_attnpool {
+  encoder vit_tiny
+  connector attnpool
+  decoder llm_tiny
+}
+
+data mix {
+  captions "../../runs/data/synth/captions.jsonl" weight 45 max_images 2
+  interleaved "../../runs/data/synth/interleaved.jsonl" weight 45 max_images 2
+  text "../../runs/data/synth/text.txt" weight 10
+  seq_len 128
+}
+
+train {
+  model arch
+  steps 200
+  batch 8
+  optimizer adamw {
+    lr 3e-3
+  }
+  schedule cosine {
+    warmup 20
+  }
+  checkpoint every 100 keep 2
+}
+
+eval {
+  captioning shots 0 2
+  vqa shots 0 2
+}
+
+sweep connector {
+  arch in "m_cabs" "m_avgpool" "m_attnpool"
+}
