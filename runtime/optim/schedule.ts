@@ -2,6 +2,8 @@
 // linear) decay to `final`·peak at `total` steps; the peak LR from MM1's fitted scaling law in the number of
 // non-embedding parameters, and weight decay λ = 0.1·η.
 
+import { mm1LearningRate } from '../../compiler/semantics/counts.js';
+
 export type ScheduleKind = 'cosine' | 'linear' | 'constant';
 export interface Schedule {
   peak: number;
@@ -31,7 +33,7 @@ export function lrAt(step: number, s: Schedule): number {
  */
 export function mm1PeakLr(nonEmbeddingParams: number): number {
   if (!(nonEmbeddingParams > 0)) throw new RangeError(`mm1PeakLr: parameter count must be positive, got ${nonEmbeddingParams}`);
-  return Math.exp(-0.4214 * Math.log(nonEmbeddingParams) - 0.5535);
+  return mm1LearningRate(nonEmbeddingParams);
 }
 
 /**
