@@ -56,7 +56,7 @@ export async function main(argv: string[], io: IO = processIO): Promise<number> 
   } catch (e) {
     if (e instanceof UserError) { io.stderr(`mm ${name}: ${e.message}`); return 1; }
     const err = e as Error;
-    if (err?.name === 'NoAdapterError' || err?.name === 'DataError') { io.stderr(`mm ${name}: ${err.message}`); return 1; }
+    if (['NoAdapterError', 'DataError', 'DeviceCapacityError', 'DeviceLostError', 'TrainError', 'GenerateError', 'CheckpointError'].includes(err?.name)) { io.stderr(`mm ${name}: ${err.message}`); return 1; }
     io.stderr(`mm ${name}: internal error: ${err?.stack ?? String(e)}\nThis is a bug in mm; please report it with the command you ran.`);
     return 2;
   }

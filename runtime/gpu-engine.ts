@@ -11,13 +11,32 @@ import { Executor } from './executor.js';
 import { kernelCaps } from './caps.js';
 import type { Engine, HostArray } from './engine.js';
 
+/** The program does not fit this adapter (a buffer over its binding limit, or out of memory). */
+export class DeviceCapacityError extends Error {
+  constructor(message: string) { super(message); this.name = 'DeviceCapacityError'; }
+}
+
+const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
 export class GpuEngine implements Engine {
   readonly kind = 'gpu' as const;
   private constructor(readonly exec: Executor, private readonly graph: Graph) {}
 
   static async create(dev: GpuDevice, graph: Graph, opts: { outputs: string[]; precision?: 'f32' | 'f16'; seed?: number; program?: Program }): Promise<GpuEngine> {
     const program = opts.program ?? render(graph, opts.outputs, kernelCaps(dev.caps), opts.precision ?? 'f32');
+    const limit = Math.min(dev.caps.limits.maxStorageBufferBindingSize ?? Infinity, dev.caps.limits.maxBufferSize ?? Infinity);
+    const big = program.buffers.find((b) => b.bytes > limit);
+    if (big) {
+      throw new DeviceCapacityError(`buffer '${big.name ?? `${big.kind} #${big.id}`}' [${big.shape.join(', ')}] needs ${mib(big.bytes)}, but ${dev.caps.description || dev.caps.device} binds at most ${mib(limit)}; ` +
+        `the model (${mib(program.peakBytes)} in all) is too large for this adapter: use a smaller spec, a smaller micro_batch or seq_len, or a GPU`);
+    }
+    dev.device.pushErrorScope('out-of-memory');
     const exec = await Executor.create(dev, program);
+    const oom = await dev.device.popErrorScope();
+    if (oom) {
+      exec.destroy();
+      throw new DeviceCapacityError(`out of GPU memory allocating ${mib(program.peakBytes)} on ${dev.caps.description || dev.caps.device}: ${oom.message}; use a smaller spec, micro_batch or seq_len`);
+    }
     const engine = new GpuEngine(exec, graph);
     for (const [node, info] of graph.leaves) {
       if ((info.kind !== 'param' && info.kind !== 'state') || !info.init || info.init.kind === 'zeros') continue;
