@@ -1,31 +1,17 @@
 mm 1
 // tiny.mm with an attention-pooling connector (4 learned queries).
+import "std/tiny.mm"
 
-encoder vit_tiny = vit {
-  image 32
-  patch 8
-  width 32
-  depth 1
-  heads 2
-  mlp 64
-}
+encoder vit = vit_tiny {}
 connector conn = attn_pool {
   tokens 4
   heads 2
 }
-decoder llm_tiny = transformer {
-  vocab 512
-  width 64
-  depth 2
-  heads 4
-  kv_heads 2
-  ffn 128
-  rope 10000
-}
+decoder llm = llm_tiny {}
 model tiny {
-  encoder vit_tiny
+  encoder vit
   connector conn
-  decoder llm_tiny
+  decoder llm
 }
 
 data mix {

@@ -1,30 +1,16 @@
 mm 1
 // tiny.mm with a linear connector: every patch becomes a token (16), so sequences are 128 long.
+import "std/tiny.mm"
 
-encoder vit_tiny = vit {
-  image 32
-  patch 8
-  width 32
-  depth 1
-  heads 2
-  mlp 64
-}
+encoder vit = vit_tiny {}
 connector conn = linear {
   tokens 16
 }
-decoder llm_tiny = transformer {
-  vocab 512
-  width 64
-  depth 2
-  heads 4
-  kv_heads 2
-  ffn 128
-  rope 10000
-}
+decoder llm = llm_tiny {}
 model tiny {
-  encoder vit_tiny
+  encoder vit
   connector conn
-  decoder llm_tiny
+  decoder llm
 }
 
 data mix {

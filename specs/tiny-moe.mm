@@ -1,27 +1,10 @@
 mm 1
 // tiny.mm with a mixture-of-experts decoder: 4 experts, top-2, in every 2nd layer.
+import "std/tiny.mm"
 
-encoder vit_tiny = vit {
-  image 32
-  patch 8
-  width 32
-  depth 1
-  heads 2
-  mlp 64
-}
-connector conn = c_abstractor {
-  tokens 4
-  depth 1
-  hidden 32
-}
-decoder llm_tiny = transformer {
-  vocab 512
-  width 64
-  depth 2
-  heads 4
-  kv_heads 2
-  ffn 128
-  rope 10000
+encoder vit = vit_tiny {}
+connector conn = cabs_tiny {}
+decoder llm = llm_tiny {
   moe {
     experts 4
     top_k 2
@@ -30,9 +13,9 @@ decoder llm_tiny = transformer {
   }
 }
 model tiny {
-  encoder vit_tiny
+  encoder vit
   connector conn
-  decoder llm_tiny
+  decoder llm
 }
 
 data mix {

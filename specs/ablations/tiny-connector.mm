@@ -2,17 +2,11 @@ mm 1
 // Ablation sweep (tiny): the connector type at a fixed resolution and token count — MM1 found the type
 // (average pooling, attention pooling, C-Abstractor) matters little next to resolution and token count.
 // A string param names the model `train` uses; each model differs only in its connector (3 runs).
+import "../std/tiny.mm"
 
 param arch: string = "m_cabs"
 
-encoder vit_tiny = vit {
-  image 32
-  patch 8
-  width 32
-  depth 1
-  heads 2
-  mlp 64
-}
+encoder vit = vit_tiny {}
 connector cabs = c_abstractor {
   tokens 4
   depth 1
@@ -25,29 +19,21 @@ connector attnpool = attn_pool {
   tokens 4
   heads 2
 }
-decoder llm_tiny = transformer {
-  vocab 512
-  width 64
-  depth 2
-  heads 4
-  kv_heads 2
-  ffn 128
-  rope 10000
-}
+decoder llm = llm_tiny {}
 model m_cabs {
-  encoder vit_tiny
+  encoder vit
   connector cabs
-  decoder llm_tiny
+  decoder llm
 }
 model m_avgpool {
-  encoder vit_tiny
+  encoder vit
   connector avgpool
-  decoder llm_tiny
+  decoder llm
 }
 model m_attnpool {
-  encoder vit_tiny
+  encoder vit
   connector attnpool
-  decoder llm_tiny
+  decoder llm
 }
 
 data mix {

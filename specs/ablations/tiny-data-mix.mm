@@ -2,35 +2,17 @@ mm 1
 // Ablation sweep (tiny): the pre-training data mix. A string param names the data block `train` uses, so the
 // sweep compares caption-only, interleaved-only, MM1's 5:5:1 and 5:5:1 without text. MM1 found interleaved
 // data drives few-shot, captions drive zero-shot, text helps few-shot, and 5:5:1 balances them.
+import "../std/tiny.mm"
 
 param mix: string = "mix_551"
 
-encoder vit_tiny = vit {
-  image 32
-  patch 8
-  width 32
-  depth 1
-  heads 2
-  mlp 64
-}
-connector conn = c_abstractor {
-  tokens 4
-  depth 1
-  hidden 32
-}
-decoder llm_tiny = transformer {
-  vocab 512
-  width 64
-  depth 2
-  heads 4
-  kv_heads 2
-  ffn 128
-  rope 10000
-}
+encoder vit = vit_tiny {}
+connector conn = cabs_tiny {}
+decoder llm = llm_tiny {}
 model tiny {
-  encoder vit_tiny
+  encoder vit
   connector conn
-  decoder llm_tiny
+  decoder llm
 }
 
 data mix_551 {

@@ -1,22 +1,12 @@
 mm 1
 // Ablation sweep (tiny): a dense decoder against a mixture-of-experts one of the same width. A string param
 // names the model that `train` uses, so the sweep switches architectures.
+import "../std/tiny.mm"
 
 param arch: string = "dense"
 
-encoder vit_tiny = vit {
-  image 32
-  patch 8
-  width 32
-  depth 1
-  heads 2
-  mlp 64
-}
-connector conn = c_abstractor {
-  tokens 4
-  depth 1
-  hidden 32
-}
+encoder vit = vit_tiny {}
+connector conn = cabs_tiny {}
 decoder llm_dense = transformer {
   vocab 512
   width 64
@@ -34,12 +24,12 @@ decoder llm_moe = llm_dense {
   }
 }
 model dense {
-  encoder vit_tiny
+  encoder vit
   connector conn
   decoder llm_dense
 }
 model moe {
-  encoder vit_tiny
+  encoder vit
   connector conn
   decoder llm_moe
 }

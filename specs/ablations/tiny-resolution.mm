@@ -1,36 +1,22 @@
 mm 1
 // Ablation sweep (tiny): image resolution × visual tokens — MM1's finding that resolution and token count
 // matter most. `mm sweep` trains one run per combination (4 runs).
+import "../std/tiny.mm"
 
 param res: int = 32
 param tokens: int = 4
 
-encoder vit_tiny = vit {
+encoder vit = vit_tiny {
   image res
-  patch 8
-  width 32
-  depth 1
-  heads 2
-  mlp 64
 }
-connector conn = c_abstractor {
+connector conn = cabs_tiny {
   tokens tokens
-  depth 1
-  hidden 32
 }
-decoder llm_tiny = transformer {
-  vocab 512
-  width 64
-  depth 2
-  heads 4
-  kv_heads 2
-  ffn 128
-  rope 10000
-}
+decoder llm = llm_tiny {}
 model tiny {
-  encoder vit_tiny
+  encoder vit
   connector conn
-  decoder llm_tiny
+  decoder llm
 }
 
 data mix {
