@@ -1,0 +1,248 @@
+// Per-element load functions: every fusable node becomes a WGSL function `fn v<id>(i: u32) -> T` giving its
+// element at flat row-major index i, built from its inputs' functions. Materialized nodes read their buffer.
+// Movement ops are pure index arithmetic, so reshape/permute/expand/slice/pad/concat fuse into any consumer;
+// ops with a closed per-element formula (gather, rope, one_hot, conv, pooling, ...) are added by loaders.ts.
+
+import type { DType, Node, Shape } from '../ir/node.js';
+import { numel, stridesOf } from '../ir/node.js';
+import { getOp } from '../ops/registry.js';
+
+/** WGSL value type of a node inside kernels: floats compute in f32 (f16 is a storage format). */
+export const vty = (t: DType): string => (t === 'f32' || t === 'f16' ? 'f32' : t);
+/** WGSL element type of a buffer holding `t`. */
+export const sty = (t: DType): string => t;
+
+/** A finite-safe f32 literal. */
+export function f32lit(v: number): string {
+  if (Number.isNaN(v)) return 'bitcast<f32>(0x7fc00000u)';
+  // WGSL constants cannot be infinite: ±inf becomes ±f32 max (a max-reduction's identity, exp(-max) = 0).
+  if (!Number.isFinite(v)) return v > 0 ? 'f32(3.4028234663852886e38)' : 'f32(-3.4028234663852886e38)';
+  const s = String(v);
+  return `f32(${/[.e]/.test(s) ? s : `${s}.0`})`;
+}
+export const u = (v: number): string => `${Math.trunc(v)}u`;
+
+/** What the kernel builder needs from the fusion plan. */
+export interface PlanView {
+  /** True if the node's value lives in a buffer (leaves, anchors, materialized nodes). */
+  isBuffer(n: Node): boolean;
+  /** Storage dtype of the node's buffer. */
+  storage(n: Node): DType;
+}
+
+/** Per-op emitter of a load function body for ops beyond plain elementwise/movement (see loaders.ts). */
+export type Loader = (b: Builder, n: Node) => string;
+const loaders = new Map<string, Loader>();
+export function defineLoader(op: string, f: Loader): void { loaders.set(op, f); }
+export function hasLoader(op: string): boolean { return loaders.has(op) || isPlainFusable(op); }
+export function hasCustomLoader(op: string): boolean { return loaders.has(op); }
+
+const MOVEMENT = new Set(['reshape', 'permute', 'expand', 'slice', 'pad', 'concat']);
+export function isPlainFusable(op: string): boolean {
+  if (MOVEMENT.has(op)) return true;
+  try { return getOp(op).kind === 'elementwise'; } catch { return false; }
+}
+
+/** Lines computing the coordinates c0..c{r-1} of flat index `i` in `shape` (prefix p). */
+export function coords(shape: Shape, i: string, p = 'c'): string[] {
+  const st = stridesOf(shape);
+  return shape.map((d, k) => {
+    const q = st[k] === 1 ? i : `(${i} / ${u(st[k]!)})`;
+    return k === 0 ? `let ${p}${k} = ${q};` : `let ${p}${k} = ${q} % ${u(d)};`;
+  });
+}
+
+/** Flat index into `inShape` (right-aligned, size-1 dims broadcast) from output coordinates c*. */
+export function bcastIndex(outShape: Shape, inShape: Shape, p = 'c'): string {
+  const off = outShape.length - inShape.length;
+  const st = stridesOf(inShape);
+  const terms: string[] = [];
+  inShape.forEach((d, k) => { if (d !== 1) terms.push(st[k] === 1 ? `${p}${k + off}` : `${p}${k + off} * ${u(st[k]!)}`); });
+  return terms.length ? terms.join(' + ') : '0u';
+}
+
+/** Builds the declarations (bindings + load functions) of one kernel. */
+export class Builder {
+  /** Nodes whose buffers are bound, in binding order starting at `base`. */
+  readonly bound: Node[] = [];
+  /** Nodes computed inline (load functions with a body), in post-order. */
+  readonly inlined: Node[] = [];
+  private readonly fns: string[] = [];
+  private readonly names = new Map<Node, string>();
+  private readonly extra: string[] = [];
+  private readonly onStack = new Set<Node>();
+  constructor(readonly plan: PlanView, readonly base: number, readonly subst: ReadonlyMap<Node, string> = new Map()) {}
+
+  /** The variable name of `n`'s bound buffer (read-only storage). */
+  buf(n: Node): string {
+    let k = this.bound.indexOf(n);
+    if (k < 0) { k = this.bound.length; this.bound.push(n); }
+    return `b${this.base + k}`;
+  }
+
+  /** Extra module-scope declarations (private vars, helper functions). */
+  decl(text: string): void { if (!this.extra.includes(text)) this.extra.push(text); }
+
+  /** Load function computing `n` itself (the kernel's output: never read from its own buffer). */
+  compute(n: Node): string { return this.load(n, true); }
+
+  /** Name of the load function of `n` (flat index → value), emitting it on first use. */
+  load(n: Node, self = false): string {
+    const hit = this.names.get(n);
+    if (hit) return hit;
+    const name = `v${n.id < 0 ? `x${-n.id}` : n.id}`;
+    this.names.set(n, name);
+    const T = vty(n.dtype);
+    let body: string;
+    const sub = this.subst.get(n);
+    if (sub !== undefined) body = `return ${sub};`;
+    else if (this.plan.isBuffer(n) && !self) {
+      const s = this.plan.storage(n);
+      body = s === 'f16' ? `return f32(${this.buf(n)}[i]);` : `return ${this.buf(n)}[i];`;
+    } else {
+      if (this.onStack.has(n)) throw new Error(`cycle at node ${n.id}`);
+      this.onStack.add(n);
+      body = this.body(n);
+      this.onStack.delete(n);
+      this.inlined.push(n);
+    }
+    this.fns.push(`fn ${name}(i: u32) -> ${T} {\n  ${body.split('\n').join('\n  ')}\n}`);
+    return name;
+  }
+
+  private body(n: Node): string {
+    const custom = loaders.get(n.op);
+    if (custom) return custom(this, n);
+    switch (n.op) {
+      case 'reshape': case 'stop_gradient': return `return ${this.load(n.inputs[0]!)}(i);`;
+      case 'cast': return this.cast(n);
+      case 'permute': return this.permute(n);
+      case 'expand': return this.bcastCall(n, n.inputs[0]!, (x) => `return ${x};`);
+      case 'slice': return this.slice(n);
+      case 'pad': return this.pad(n);
+      case 'concat': return this.concat(n);
+    }
+    const def = getOp(n.op);
+    if (def.kind !== 'elementwise' || !def.wgsl) throw new Error(`no WGSL for op '${n.op}'`);
+    return this.elementwise(n, def.wgsl.bind(def));
+  }
+
+  private cast(n: Node): string {
+    const x = n.inputs[0]!;
+    const a = `${this.load(x)}(i)`;
+    const to = n.dtype;
+    // Round through f16 without needing the shader-f16 extension.
+    // (pack2x16float round trips get folded away by some compilers: round the mantissa to 10 bits, ties to
+    // even, with bit arithmetic; f16's range limits and subnormals are not modelled.)
+    if (to === 'f16') return `let b = bitcast<u32>(${vty(x.dtype) === 'f32' ? a : `f32(${a})`});\nreturn bitcast<f32>((b + 0xfffu + ((b >> 13u) & 1u)) & 0xffffe000u);`;
+    return `return ${vty(to)}(${a});`;
+  }
+
+  /** Elementwise op over broadcast inputs: arguments converted to the op's compute type. */
+  private elementwise(n: Node, wgsl: (args: readonly string[], attrs: typeof n.attrs, ty: string) => string): string {
+    const T = vty(n.dtype);
+    const same = n.inputs.every((x) => vty(x.dtype) === vty(n.inputs[0]!.dtype));
+    // compare on same-typed ints compares ints; everything else converts to the node's compute type.
+    const argT = n.op === 'compare' && same && n.inputs.length ? vty(n.inputs[0]!.dtype) : T;
+    const lines: string[] = [];
+    const needC = n.inputs.some((x) => !sameShape(x.shape, n.shape) && numel(x.shape) !== 1);
+    if (needC) lines.push(...coords(n.shape, 'i'));
+    const args = n.inputs.map((x, k) => {
+      const idx = sameShape(x.shape, n.shape) ? 'i' : numel(x.shape) === 1 ? '0u' : bcastIndex(n.shape, x.shape);
+      const v = `${this.load(x)}(${idx})`;
+      const conv = vty(x.dtype) === argT ? v : `${argT}(${v})`;
+      lines.push(`let a${k} = ${conv};`);
+      return `a${k}`;
+    });
+    lines.push(`return ${wgsl(args, n.attrs, T)};`);
+    return lines.join('\n');
+  }
+
+  private bcastCall(n: Node, x: Node, ret: (v: string) => string): string {
+    if (sameShape(x.shape, n.shape)) return ret(`${this.load(x)}(i)`);
+    if (numel(x.shape) === 1) return ret(`${this.load(x)}(0u)`);
+    return [...coords(n.shape, 'i'), ret(`${this.load(x)}(${bcastIndex(n.shape, x.shape)})`)].join('\n');
+  }
+
+  private permute(n: Node): string {
+    const x = n.inputs[0]!;
+    const perm = n.attrs.perm as number[];
+    const st = stridesOf(x.shape);
+    const idx = perm.map((p, k) => `c${k} * ${u(st[p]!)}`).join(' + ') || '0u';
+    return [...coords(n.shape, 'i'), `return ${this.load(x)}(${idx});`].join('\n');
+  }
+
+  private slice(n: Node): string {
+    const x = n.inputs[0]!;
+    const start = n.attrs.start as number[];
+    const st = stridesOf(x.shape);
+    const base = start.reduce((a, s, k) => a + s * st[k]!, 0);
+    const idx = n.shape.map((_, k) => `c${k} * ${u(st[k]!)}`).join(' + ') || '0u';
+    return [...coords(n.shape, 'i'), `return ${this.load(x)}(${u(base)} + ${idx});`].join('\n');
+  }
+
+  private pad(n: Node): string {
+    const x = n.inputs[0]!;
+    const before = n.attrs.before as number[];
+    const T = vty(n.dtype);
+    const st = stridesOf(x.shape);
+    const lines = coords(n.shape, 'i');
+    const conds: string[] = [];
+    const terms: string[] = [];
+    x.shape.forEach((d, k) => {
+      const b = before[k] ?? 0;
+      lines.push(`let d${k} = i32(c${k}) - ${b}i;`);
+      conds.push(`d${k} < 0i || d${k} >= ${d}i`);
+      terms.push(`u32(d${k}) * ${u(st[k]!)}`);
+    });
+    const val = (n.attrs.value as number | undefined) ?? 0;
+    const pv = T === 'f32' ? f32lit(val) : `${T}(${Math.trunc(val)})`;
+    if (conds.length) lines.push(`if (${conds.join(' || ')}) { return ${pv}; }`);
+    lines.push(`return ${this.load(x)}(${terms.join(' + ') || '0u'});`);
+    return lines.join('\n');
+  }
+
+  private concat(n: Node): string {
+    const axis = ((n.attrs.axis as number) + n.shape.length) % n.shape.length;
+    const lines = coords(n.shape, 'i');
+    let off = 0;
+    n.inputs.forEach((x, k) => {
+      const st = stridesOf(x.shape);
+      const idx = x.shape.map((_, d) => (d === axis ? `(c${d} - ${u(off)})` : `c${d}`) + ` * ${u(st[d]!)}`).join(' + ') || '0u';
+      const call = `return ${this.load(x)}(${idx});`;
+      off += x.shape[axis]!;
+      lines.push(k === n.inputs.length - 1 ? call : `if (c${axis} < ${u(off)}) { ${call} }`);
+    });
+    return lines.join('\n');
+  }
+
+  /** Binding declarations (read-only inputs) followed by helpers and load functions. */
+  decls(): string {
+    const binds = this.bound.map((n, k) =>
+      `@group(0) @binding(${this.base + k}) var<storage, read> b${this.base + k}: array<${sty(this.plan.storage(n))}>;`);
+    return [...binds, ...this.extra, ...this.fns].join('\n');
+  }
+
+  usesF16(): boolean { return this.bound.some((n) => this.plan.storage(n) === 'f16'); }
+}
+
+export function sameShape(a: Shape, b: Shape): boolean { return a.length === b.length && a.every((d, i) => d === b[i]); }
+
+/** Index of invocation in a 1-D dispatch split over x/y (workgroups beyond 65535 spill into y). */
+export function dispatch1d(n: number, wg: number, maxDim = 65535): { workgroups: [number, number, number]; nx: number } {
+  const groups = Math.max(1, Math.ceil(n / wg));
+  if (groups <= maxDim) return { workgroups: [groups, 1, 1], nx: groups };
+  const y = Math.ceil(groups / maxDim);
+  const x = Math.ceil(groups / y);
+  return { workgroups: [x, y, 1], nx: x };
+}
+
+/** Header: `enable f16;` when needed, plus an output binding declaration. */
+export function header(f16: boolean): string { return f16 ? 'enable f16;\n' : ''; }
+
+export function outDecl(binding: number, dtype: DType, name = 'out', atomic = false): string {
+  return `@group(0) @binding(${binding}) var<storage, read_write> ${name}: array<${atomic ? 'atomic<u32>' : sty(dtype)}>;`;
+}
+
+/** Store expression converting a value of compute type to the buffer's storage type. */
+export function storeConv(dtype: DType, v: string): string { return dtype === 'f16' ? `f16(${v})` : v; }

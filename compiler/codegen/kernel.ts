@@ -1,0 +1,225 @@
+// Kernel selection for one materialized node: a dedicated kernel where one exists (matmul with fused
+// epilogue, row kernels, attention), else the generic map kernel (one invocation per output element, the
+// value computed by the node's fused load function). Binding 0 is the output, inputs follow.
+
+import type { Node } from '../ir/node.js';
+import { numel } from '../ir/node.js';
+import type { KernelCaps } from './caps.js';
+import { emitMatmul, type MatmulSpec } from './matmul.js';
+import { Builder, dispatch1d, hasCustomLoader, hasLoader, header, isPlainFusable, outDecl, storeConv, u, type PlanView } from './expr.js';
+import { FUSABLE_INDEX_OPS } from './loaders.js';
+import { getOp } from '../ops/registry.js';
+import { emitCrossEntropy, emitCrossEntropyGrad, emitSoftmaxGrad, emitNorm, emitNormGradW, emitNormGradX, emitNormStats, emitReduceRows, emitSoftmax } from './rows.js';
+import { emitAttention, emitAttentionGrad } from './attention.js';
+import './loaders.js';
+
+export interface EmittedKernel {
+  name: string;
+  wgsl: string;
+  workgroups: [number, number, number];
+  /** Nodes whose buffers are bound as inputs, in order, after the output(s) at binding 0 (matmul: see below). */
+  bound: Node[];
+  /** Matmul kernels bind a=0, b=1, out=2, extras from 3: `layout` lists all bindings in order ('out' = output). */
+  layout?: (Node | 'out')[];
+}
+
+export interface KernelRequest {
+  node: Node;                       // the materialized node (the kernel's output)
+  plan: PlanView;
+  caps: KernelCaps;
+  /** Matmul-epilogue fusion: the matmul whose accumulator feeds `node`'s elementwise tree. */
+  matmul?: Node;
+  /** `node` is permute(attention*, [0, 2, 1, 3]): the attention kernel writes that layout directly. */
+  swapped?: Node;
+}
+
+const WG = 64;
+
+/** The generic kernel: out[i] = v<node>(i) for every element. */
+export function emitMap(node: Node, plan: PlanView, maxDim: number, name = node.op, inPlaceOf?: Node): EmittedKernel {
+  // In place (an optimizer-style assign): the leaf is read from the output binding at the same index.
+  const sub = new Map<Node, string>();
+  if (inPlaceOf) sub.set(inPlaceOf, plan.storage(inPlaceOf) === 'f16' ? 'f32(out[i])' : 'out[i]');
+  const b = new Builder(plan, 1, sub);
+  const root = b.compute(node);
+  const n = numel(node.shape);
+  const d = dispatch1d(n, WG, maxDim);
+  const st = plan.storage(node);
+  const wgsl = `${header(b.usesF16() || st === 'f16')}${outDecl(0, st)}
+${b.decls()}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid;
+  if (i >= ${u(n)}) { return; }
+  out[i] = ${storeConv(st, `${root}(i)`)};
+}
+`;
+  return { name, wgsl, workgroups: d.workgroups, bound: b.bound };
+}
+
+/** Batch strides of a matmul operand, or null when its batch broadcast is not a single stride. */
+function batchStride(x: Node, batch: readonly number[]): number | null {
+  const xb = x.shape.slice(0, -2);
+  const nb = numel(xb), mat = x.shape[x.shape.length - 1]! * x.shape[x.shape.length - 2]!;
+  if (nb === 1) return 0;
+  const full = batch.slice(batch.length - xb.length);
+  return xb.length === batch.length && xb.every((d, k) => d === full[k]) ? mat : null;
+}
+
+/** Can this matmul go to the tuned kernel (operands in buffers, batch broadcast expressible)? */
+export function matmulSpecOk(mm: Node): boolean {
+  const batch = mm.shape.slice(0, -2);
+  return batchStride(mm.inputs[0]!, batch) !== null && batchStride(mm.inputs[1]!, batch) !== null;
+}
+
+function emitMatmulNode(req: KernelRequest, mm: Node): EmittedKernel {
+  const { node, plan, caps } = req;
+  const [a, bN] = mm.inputs as [Node, Node];
+  const r = mm.shape.length;
+  const M = mm.shape[r - 2]!, N = mm.shape[r - 1]!;
+  const tA = mm.attrs.transA === true, tB = mm.attrs.transB === true;
+  const K = tA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
+  const batchShape = mm.shape.slice(0, -2);
+  const sa = plan.storage(a), sb = plan.storage(bN);
+  if (sa !== sb || (sa !== 'f32' && sa !== 'f16')) throw new Error(`matmul #${mm.id}: operand storage ${sa}/${sb}`);
+  const spec: MatmulSpec = {
+    name: `mm${mm.id}`, batch: numel(batchShape), M, N, K, transA: tA, transB: tB,
+    aBatchStride: batchStride(a, batchShape)!, bBatchStride: batchStride(bN, batchShape)!,
+    inType: sa, outType: plan.storage(node) === 'f16' ? 'f16' : 'f32',
+  };
+  let bound: Node[] = [];
+  if (node !== mm) {
+    // Epilogue: node's elementwise tree with the matmul replaced by the accumulator.
+    const b = new Builder(plan, 3, new Map([[mm, 'ep_acc']]));
+    b.decl('var<private> ep_acc: f32;');
+    const root = b.compute(node);
+    spec.epilogue = {
+      decls: `${b.decls()}\nfn ep_apply(i: u32, a: f32) -> f32 { ep_acc = a; return f32(${root}(i)); }`,
+      extraBindings: b.bound.length,
+      expr: `ep_apply(bi * ${u(M * N)} + row * ${u(N)} + col, acc)`,
+    };
+    bound = b.bound;
+  }
+  const k = emitMatmul(spec, caps);
+  return { name: node === mm ? 'matmul' : 'matmul_epilogue', wgsl: k.wgsl, workgroups: k.workgroups, bound, layout: [a, bN, 'out', ...bound] };
+}
+
+const NORMS = new Set(['layernorm', 'layernorm2d', 'rmsnorm']);
+
+/** Ops with a dedicated kernel (beyond the generic per-element one). */
+export const DEDICATED = new Set(['matmul', 'softmax', 'log_softmax', 'softmax_grad', 'log_softmax_grad', 'layernorm', 'layernorm2d',
+  'rmsnorm', 'layernorm_grad_x', 'layernorm2d_grad_x', 'rmsnorm_grad_x', 'layernorm_grad_w', 'layernorm2d_grad_w', 'rmsnorm_grad_w',
+  'cross_entropy', 'cross_entropy_grad', 'attention', 'attention_grad_q', 'attention_grad_k', 'attention_grad_v', 'sum', 'mean', 'max',
+  'logsumexp', 'cache_write', 'scatter_add']);
+
+/** How an op runs on the GPU: 'dedicated' kernel, 'generic' per-element kernel, 'fused' into consumers, or null (none). */
+export function kernelCoverage(op: string): 'dedicated' | 'generic' | 'fused' | null {
+  if (DEDICATED.has(op)) return 'dedicated';
+  if (FUSABLE_INDEX_OPS.has(op) || (isPlainFusable(op) && (op !== 'one_hot'))) {
+    try { const d = getOp(op); if (d.kind === 'elementwise' && !d.wgsl && !hasCustomLoader(op) && op !== 'cast') return null; } catch { /* movement */ }
+    return 'fused';
+  }
+  return hasLoader(op) ? 'generic' : null;
+}
+
+/** scatter_add as zero-fill + one invocation per source element adding into its row with an f32 CAS loop. */
+function emitScatterAtomic(node: Node, plan: PlanView, maxDim: number): EmittedKernel[] {
+  const [idx, src] = node.inputs as [Node, Node];
+  const rows = node.shape[0]!, D = node.shape[1]!;
+  const n = numel(src.shape), total = numel(node.shape);
+  const dz = dispatch1d(total, WG, maxDim);
+  const zero = `${outDecl(0, 'f32')}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * ${u(dz.nx)} + wid.x) * ${u(WG)} + lid;
+  if (i < ${u(total)}) { out[i] = 0.0; }
+}
+`;
+  const b = new Builder(plan, 1);
+  const il = b.load(idx), sl = b.load(src);
+  const d = dispatch1d(n, WG, maxDim);
+  const add = `${header(b.usesF16())}${outDecl(0, 'f32', 'out', true)}
+${b.decls()}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid;
+  if (i >= ${u(n)}) { return; }
+  let row = i32(${il}(i / ${u(D)}));
+  if (row < 0i || row >= ${rows}i) { return; }
+  let v = f32(${sl}(i));
+  let at = u32(row) * ${u(D)} + i % ${u(D)};
+  var old = atomicLoad(&out[at]);
+  loop {
+    let r = atomicCompareExchangeWeak(&out[at], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }
+}
+`;
+  return [{ name: 'scatter_zero', wgsl: zero, workgroups: dz.workgroups, bound: [] }, { name: 'scatter_add', wgsl: add, workgroups: d.workgroups, bound: b.bound }];
+}
+
+/** One or more dispatches computing `req.node` (all write its buffer; the last holds the fused members). */
+export function emitKernels(req: KernelRequest): EmittedKernel[] {
+  if (!req.matmul && !req.swapped && req.node.op === 'scatter_add' && req.plan.storage(req.node) === 'f32') {
+    return emitScatterAtomic(req.node, req.plan, req.caps.limits.maxComputeWorkgroupsPerDimension);
+  }
+  return [emitKernel(req)];
+}
+
+export function emitKernel(req: KernelRequest): EmittedKernel {
+  const { node, plan, caps } = req;
+  const maxDim = caps.limits.maxComputeWorkgroupsPerDimension;
+  const env = { maxDim, subgroups: caps.subgroups };
+  if (req.matmul) return emitMatmulNode(req, req.matmul);
+  if (req.swapped) {
+    const a = req.swapped;
+    return a.op === 'attention' ? emitAttention(a, plan, maxDim, true, node, caps.software) : emitAttentionGrad(a, plan, maxDim, true, node, caps.software);
+  }
+  const op = node.op;
+  // Operands must be buffers; a reshape of a buffer is that buffer.
+  const inBuf = (x: Node): boolean => plan.isBuffer(x) || (x.op === 'reshape' && inBuf(x.inputs[0]!));
+  if (op === 'matmul' && inBuf(node.inputs[0]!) && inBuf(node.inputs[1]!) && matmulSpecOk(node)) return emitMatmulNode(req, node);
+  if (op === 'softmax' || op === 'log_softmax') return emitSoftmax(node, plan, env);
+  if (NORMS.has(op)) return emitNorm(node, plan, env);
+  if (op.endsWith('_grad_x') && NORMS.has(op.slice(0, -7))) return emitNormGradX(node, plan, env);
+  if (op.endsWith('_grad_w') && NORMS.has(op.slice(0, -7)) && node.inputs.length === 3) return emitNormGradW(node, plan, env);
+  if (op === '_norm_stats') return emitNormStats(node, plan, env);
+  if (op === 'softmax_grad' || op === 'log_softmax_grad') return emitSoftmaxGrad(node, plan, env);
+  if (op === 'cross_entropy_grad') return emitCrossEntropyGrad(node, plan, env);
+  if (op === 'cross_entropy') return emitCrossEntropy(node, plan, env);
+  if (op === 'attention') return emitAttention(node, plan, maxDim, false, node, caps.software);
+  if (op.startsWith('attention_grad') || op === '_attn_stats') return emitAttentionGrad(node, plan, maxDim, false, node, caps.software);
+  if (['sum', 'mean', 'max', 'logsumexp'].includes(op)) {
+    const R = numel(node.inputs[0]!.shape) / Math.max(1, numel(node.shape));
+    if (R >= 128) return emitReduceRows(node, plan, env);
+  }
+  return emitMap(node, plan, maxDim, op === 'matmul' ? 'matmul_generic' : op);
+}
+
+/** cache_write done in place: only the Tn new rows are written into the cache leaf's own buffer. */
+export function emitCacheWriteInPlace(node: Node, plan: PlanView, maxDim: number): EmittedKernel {
+  const [cache, x, pos] = node.inputs as [Node, Node, Node];
+  const r = cache.shape.length;
+  const D = cache.shape[r - 1]!, Tm = cache.shape[r - 2]!, Tn = x.shape[r - 2]!;
+  const b = new Builder(plan, 1);
+  const xl = b.load(x), pl = b.load(pos);
+  const n = numel(x.shape);
+  const d = dispatch1d(n, WG, maxDim);
+  const st = plan.storage(cache);
+  const wgsl = `${header(b.usesF16() || st === 'f16')}${outDecl(0, st)}
+${b.decls()}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid;
+  if (i >= ${u(n)}) { return; }
+  let dd = i % ${u(D)};
+  let t = (i / ${u(D)}) % ${u(Tn)};
+  let bh = i / ${u(D * Tn)};
+  let row = u32(i32(${pl}(0u)) + i32(t));
+  if (row >= ${u(Tm)}) { return; }
+  out[(bh * ${u(Tm)} + row) * ${u(D)} + dd] = ${storeConv(st, `${xl}(i)`)};
+}
+`;
+  return { name: 'cache_write_inplace', wgsl, workgroups: d.workgroups, bound: b.bound };
+}

@@ -1,0 +1,103 @@
+// Codegen-side rewrite of the reachable graph into a topologically ordered node list: adds internal nodes
+// that only kernels need (attention backward stats, norm row statistics for grad_w, f16 casts of matmul
+// operands) by cloning affected nodes. Clones are plain Node objects with negative ids; `orig` maps back.
+
+import type { Attrs, DType, Node, Shape } from '../ir/node.js';
+import type { Graph } from '../ir/graph.js';
+
+
+export interface Rewritten {
+  order: Node[];                          // every reachable node, inputs before consumers
+  roots: Map<string, Node>;               // graph outputs after rewriting
+  assigns: [Node, Node][];                // (leaf, value) after rewriting
+  orig: Map<Node, number>;                // clone → original IR id (for kernel listings)
+}
+
+let nextVirtual = -1;
+export function virtualNode(op: string, inputs: readonly Node[], attrs: Attrs, shape: Shape, dtype: DType): Node {
+  return Object.freeze({ id: nextVirtual--, op, inputs: [...inputs], attrs: Object.freeze({ ...attrs }), shape: Object.freeze([...shape]), dtype });
+}
+
+const NORMS = new Set(['layernorm', 'layernorm2d', 'rmsnorm']);
+/** Parts per concat kernel: with the output, within the WebGPU default of 8 storage buffers. */
+const CONCAT_FAN_IN = 6;
+
+/**
+ * `castF16`: matmul operands are cast to f16 (when precision f16): leaves and f32-only values get an
+ * explicit cast node so both operands share the f16 storage the tuned matmul wants.
+ */
+export function rewrite(graph: Graph, outputs: readonly string[], castF16: (n: Node) => boolean): Rewritten {
+  const roots: Node[] = [];
+  for (const name of outputs) {
+    const n = graph.outputs.get(name);
+    if (!n) throw new Error(`compileProgram: no graph output named '${name}' (have: ${[...graph.outputs.keys()].join(', ')})`);
+    roots.push(n);
+  }
+  for (const v of graph.assigns.values()) roots.push(v);
+  // Reachable set, in id order (ids are a topological order).
+  const seen = new Set<Node>();
+  const stack = [...roots];
+  for (const leaf of graph.assigns.keys()) stack.push(leaf);
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const i of n.inputs) stack.push(i);
+  }
+  const sorted = [...seen].sort((a, b) => a.id - b.id);
+  const repl = new Map<Node, Node>();
+  const order: Node[] = [];
+  const orig = new Map<Node, number>();
+  const memo = new Map<string, Node>();
+  const add = (n: Node): Node => { order.push(n); return n; };
+  const shared = (key: string, make: () => Node): Node => {
+    let h = memo.get(key);
+    if (!h) { h = add(make()); memo.set(key, h); }
+    return h;
+  };
+  for (const n0 of sorted) {
+    let ins = n0.inputs.map((i) => repl.get(i) ?? i);
+    let extra: Node | null = null;
+    if (n0.op.startsWith('attention_grad_')) {
+      extra = shared(`stats:${ins.map((i) => i.id).join(',')}:${JSON.stringify(n0.attrs)}`, () => {
+        const q = ins[0]!;
+        return virtualNode('_attn_stats', ins, n0.attrs, [...q.shape.slice(0, 3), 2], 'f32');
+      });
+    } else if (n0.op.endsWith('_grad_w') && NORMS.has(n0.op.slice(0, -7))) {
+      const x = ins[0]!;
+      const fam = n0.op.slice(0, -7);
+      const axis = fam === 'layernorm2d' ? 1 : x.shape.length - 1;
+      const eps = typeof n0.attrs.eps === 'number' ? n0.attrs.eps : fam === 'layernorm2d' ? 1e-6 : 1e-5;
+      const rows = x.shape.reduce((a, d) => a * d, 1) / x.shape[axis]!;
+      extra = shared(`nstats:${x.id}:${fam}:${eps}`, () => virtualNode('_norm_stats', [x], { axis, eps, rms: fam === 'rmsnorm' }, [rows, 2], 'f32'));
+    } else if (n0.op === 'concat' && ins.length > CONCAT_FAN_IN) {
+      // Many parts would need more storage bindings than a kernel may have: concat chunks, then the chunks.
+      const axis = ((n0.attrs.axis as number) + n0.shape.length) % n0.shape.length;
+      const parts: Node[] = [];
+      for (let k = 0; k < ins.length; k += CONCAT_FAN_IN) {
+        const chunk = ins.slice(k, k + CONCAT_FAN_IN);
+        if (chunk.length === 1) { parts.push(chunk[0]!); continue; }
+        const shape = [...chunk[0]!.shape];
+        shape[axis] = chunk.reduce((a, x) => a + x.shape[axis]!, 0);
+        parts.push(add(virtualNode('concat', chunk, { axis }, shape, n0.dtype)));
+      }
+      ins = parts;
+    } else if (n0.op === 'matmul') {
+      ins = ins.map((x) => (castF16(x) ? shared(`f16:${x.id}`, () => virtualNode('cast', [x], { dtype: 'f16' }, x.shape, 'f16')) : x));
+    }
+    if (extra) ins = [...ins, extra];
+    const changed = extra !== null || ins.some((x, k) => x !== n0.inputs[k]);
+    if (!changed) { add(n0); continue; }
+    const c = virtualNode(n0.op, ins, n0.attrs, n0.shape, n0.dtype);
+    orig.set(c, n0.id);
+    repl.set(n0, c);
+    add(c);
+  }
+  const r = (n: Node): Node => repl.get(n) ?? n;
+  return {
+    order,
+    roots: new Map(outputs.map((name) => [name, r(graph.outputs.get(name)!)])),
+    assigns: [...graph.assigns].map(([t, v]) => [t, r(v)]),
+    orig,
+  };
+}

@@ -1,0 +1,178 @@
+// Every op family on the real adapter against the CPU reference (f32, 1e-5 of the output's magnitude), with
+// temps and outputs poisoned with NaN before each run. Small shapes, several ops per program to keep it fast.
+import { beforeAll, describe, it } from 'vitest';
+import { Graph } from '../../compiler/ir/graph.js';
+import type { Node } from '../../compiler/ir/node.js';
+import { openDevice, type GpuDevice } from '../../runtime/device.js';
+import { check, randInt, randomFeeds } from './harness.js';
+
+let dev: GpuDevice;
+beforeAll(async () => { dev = await openDevice(); });
+
+const out = (g: Graph, items: Record<string, Node>): string[] => { for (const [k, v] of Object.entries(items)) g.output(k, v); return Object.keys(items); };
+
+describe('elementwise and movement', () => {
+  it('unary, binary, compare/where, cast, broadcasting', async () => {
+    const g = new Graph();
+    const a = g.input('a', [3, 4, 5]), b = g.input('b', [4, 1]), c = g.input('c', [5]);
+    const pos = g.add(g.mul(a, a), g.scalar(0.5));
+    const items: Record<string, Node> = {};
+    for (const op of ['neg', 'abs', 'exp', 'tanh', 'sigmoid', 'silu', 'gelu_tanh', 'gelu_erf', 'relu', 'square'] as const) items[op] = g.unary(op, a);
+    for (const op of ['log', 'sqrt', 'rsqrt', 'recip'] as const) items[op] = g.unary(op, pos);
+    items.add = g.add(a, b); items.sub = g.sub(a, c); items.mul = g.mul(b, c); items.div = g.div(a, g.add(g.unary('abs', c), g.scalar(1)));
+    items.max = g.max(a, b); items.min = g.min(a, c); items.pow = g.pow(pos, g.scalar(1.5));
+    items.where = g.where(g.compare(a, b, 'gt'), a, g.mul(c, g.scalar(3)));
+    items.cmp = g.compare(a, c, 'le');
+    items.castf16 = g.cast(g.cast(a, 'f16'), 'f32');
+    items.casti = g.cast(g.cast(g.mul(a, g.scalar(10)), 'i32'), 'f32');
+    await check(dev, g, out(g, items), randomFeeds(g));
+  });
+
+  it('permute, expand, slice, pad, concat, reshape fuse as index arithmetic', async () => {
+    const g = new Graph();
+    const a = g.input('a', [2, 3, 4]), b = g.input('b', [2, 1, 4]);
+    const items: Record<string, Node> = {
+      perm: g.permute(a, [2, 0, 1]),
+      exp: g.add(g.expand(b, [2, 3, 4]), a),
+      sl: g.slice(a, [0, 1, 1], [2, 3, 4]),
+      pad: g.pad(a, [0, 1, 2], [1, 0, 1], 0.5),
+      cat: g.concat([a, g.exp(b), a], 1),
+      rs: g.reshape(g.permute(a, [1, 0, 2]), [6, 4]),
+    };
+    await check(dev, g, out(g, items), randomFeeds(g));
+  });
+});
+
+describe('reductions', () => {
+  it('sum / mean / max / logsumexp over various axes, short and long', async () => {
+    const g = new Graph();
+    const a = g.input('a', [3, 4, 5]), big = g.input('big', [3, 700]);
+    const items: Record<string, Node> = {
+      s0: g.sum(a, [0]), s12: g.sum(a, [1, 2], true), m1: g.mean(a, [1]), mx: g.maxReduce(a, [-1]), lse: g.logsumexp(a, [0, 2]),
+      bs: g.sum(big, [1]), bm: g.mean(big, [0, 1]), bmx: g.maxReduce(big, [1], true), blse: g.logsumexp(big, [-1]),
+      fused: g.sum(g.mul(g.exp(a), g.scalar(2)), [2]),
+    };
+    await check(dev, g, out(g, items), randomFeeds(g));
+  });
+});
+
+describe('matmul', () => {
+  it('2-D, transposes, batched, broadcast batch, epilogue with residual', async () => {
+    const g = new Graph();
+    const a = g.input('a', [13, 17]), b = g.input('b', [17, 11]), bt = g.input('bt', [11, 17]);
+    const qa = g.input('qa', [2, 3, 5, 6]), qb = g.input('qb', [2, 3, 6, 4]), w = g.input('w', [6, 4]), pb = g.input('pb', [1, 3, 6, 4]);
+    const r = g.input('r', [13, 11]), bias = g.input('bias', [11]);
+    const items: Record<string, Node> = {
+      mm: g.matmul(a, b), mmT: g.matmul(a, bt, { transB: true }), mmTA: g.matmul(g.reshape(bt, [17, 11]), b, { transA: true }),
+      bmm: g.matmul(qa, qb), bw: g.matmul(qa, w), bpb: g.matmul(qa, pb),
+      epi: g.add(r, g.gelu(g.add(g.matmul(a, b), bias))),
+    };
+    await check(dev, g, out(g, items), randomFeeds(g));
+  });
+});
+
+describe('composites', () => {
+  it('softmax / log_softmax on any axis and their grads', async () => {
+    const g = new Graph();
+    const a = g.input('a', [3, 40, 5]), dy = g.input('dy', [3, 40, 5]);
+    const sm = g.softmax(a, -1), sm1 = g.softmax(a, 1), lsm = g.logSoftmax(g.mul(a, g.scalar(3)), 1);
+    const items: Record<string, Node> = {
+      sm, sm1, lsm,
+      smg: g.op('softmax_grad', [sm1, dy], { axis: 1 }),
+      lsmg: g.op('log_softmax_grad', [lsm, dy], { axis: 1 }),
+    };
+    await check(dev, g, out(g, items), randomFeeds(g));
+  });
+
+  it('layernorm, layernorm2d, rmsnorm forward and grad_x / grad_w', async () => {
+    const g = new Graph();
+    const x = g.input('x', [6, 48]), w = g.input('w', [48]), b = g.input('b', [48]), dy = g.input('dy', [6, 48]);
+    const x4 = g.input('x4', [2, 5, 3, 3]), w4 = g.input('w4', [5]), b4 = g.input('b4', [5]), dy4 = g.input('dy4', [2, 5, 3, 3]);
+    const items: Record<string, Node> = {
+      ln: g.layernorm(g.add(x, g.scalar(2)), w, b), rms: g.rmsnorm(x, w), ln2: g.layernorm2d(x4, w4, b4),
+      lngx: g.op('layernorm_grad_x', [x, w, dy], { eps: 1e-5 }), lngw: g.op('layernorm_grad_w', [x, dy], { eps: 1e-5 }),
+      rmsgx: g.op('rmsnorm_grad_x', [x, w, dy], { eps: 1e-5 }), rmsgw: g.op('rmsnorm_grad_w', [x, dy], { eps: 1e-5 }),
+      ln2gx: g.op('layernorm2d_grad_x', [x4, w4, dy4], { eps: 1e-6 }), ln2gw: g.op('layernorm2d_grad_w', [x4, dy4], { eps: 1e-6 }),
+    };
+    await check(dev, g, out(g, items), randomFeeds(g));
+  });
+
+  it('cross_entropy and its grad (ignored targets give 0)', async () => {
+    const g = new Graph();
+    const l = g.input('l', [7, 50]), t = g.input('t', [7], 'i32'), dy = g.input('dy', [7]);
+    const items = { ce: g.crossEntropy(l, t), ceg: g.op('cross_entropy_grad', [l, t, dy]) };
+    const feeds = randomFeeds(g, 3, 50, { t: Float64Array.from([0, 49, -1, 3, 50, 7, 7]) });
+    await check(dev, g, out(g, items), feeds);
+  });
+});
+
+describe('indexing', () => {
+  it('gather, scatter_add, topk, take_along, one_hot, cumsum', async () => {
+    const g = new Graph();
+    const tab = g.input('tab', [10, 6]), idx = g.input('idx', [2, 5], 'i32'), src = g.input('src', [2, 5, 6]);
+    const x = g.input('x', [4, 9]), k = g.input('k', [4, 3], 'i32');
+    const items: Record<string, Node> = {
+      ga: g.gather(tab, idx), sc: g.scatterAdd(idx, src, 10), tk: g.topk(x, 3), ta: g.takeAlong(x, k),
+      oh: g.oneHot(idx, 10), cs: g.cumsum(x, 1), cs0: g.cumsum(x, 0), csr: g.op('cumsum', [x], { axis: 1, reverse: true }),
+    };
+    const feeds = randomFeeds(g, 5, 10, { idx: Float64Array.from([0, 3, 9, 3, -1, 12, 2, 2, 5, 0]), k: randInt(12, 9, 0, 9) });
+    await check(dev, g, out(g, items), feeds);
+  });
+});
+
+describe('convolution and pooling', () => {
+  it('conv2d (stride, padding, groups) and grads; adaptive_avg_pool2d and grad', async () => {
+    const g = new Graph();
+    const x = g.input('x', [2, 4, 7, 6]), w = g.input('w', [6, 2, 3, 3]), dw = g.input('dwx', [4, 1, 3, 3]);
+    const y = g.conv2d(x, w, { stride: 2, padding: 1, groups: 2 });
+    const dy = g.input('dy', y.shape);
+    const items: Record<string, Node> = {
+      y, dep: g.conv2d(x, dw, { padding: 1, groups: 4 }),
+      gi: g.op('conv2d_grad_input', [dy, w], { stride: 2, padding: 1, groups: 2, inH: 7, inW: 6 }),
+      gw: g.op('conv2d_grad_weight', [x, dy], { stride: 2, padding: 1, groups: 2, kh: 3, kw: 3 }),
+      pool: g.adaptiveAvgPool2d(x, 3, 4),
+      poolg: g.op('adaptive_avg_pool2d_grad', [g.adaptiveAvgPool2d(x, 3, 4)], { inH: 7, inW: 6 }),
+    };
+    await check(dev, g, out(g, items), randomFeeds(g));
+  });
+});
+
+describe('attention', () => {
+  it('rope, attention forward (causal, grouped KV, segments, qPos) and backward', async () => {
+    const g = new Graph();
+    const B = 2, H = 4, Hkv = 2, T = 37, D = 8;
+    const q = g.input('q', [B, H, T, D]), k = g.input('k', [B, Hkv, T, D]), v = g.input('v', [B, Hkv, T, D]);
+    const pos = g.input('pos', [T], 'i32'), qs = g.input('qs', [B, T], 'i32'), ks = g.input('ks', [B, T], 'i32');
+    const dO = g.input('dO', [B, H, T, D]);
+    const qr = g.rope(q, pos, 10000), kr = g.rope(k, pos, 10000);
+    const o = g.attention(qr, kr, v, { causal: true });
+    const o2 = g.attention(q, k, v, { causal: true, qSeg: qs, kSeg: ks });
+    const q1 = g.input('q1', [B, H, 3, D]), qp = g.input('qp', [3], 'i32');
+    const o3 = g.attention(q1, k, v, { causal: true, qPos: qp });
+    const o4 = g.attention(q, k, v, { causal: false });
+    const attrs = o.attrs;
+    const gq = g.op('attention_grad_q', [qr, kr, v, o, dO], attrs);
+    const gk = g.op('attention_grad_k', [qr, kr, v, o, dO], attrs);
+    const gv = g.op('attention_grad_v', [qr, kr, v, o, dO], attrs);
+    const a2 = o2.attrs;
+    const gk2 = g.op('attention_grad_k', [q, k, v, o2, dO, qs, ks], a2);
+    const items: Record<string, Node> = { qr, ropeinv: g.op('rope', [qr, pos], { theta: 10000, inverse: true }), o, o2, o3, o4, gq, gk, gv, gk2 };
+    const ar = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i);
+    const segs = Float64Array.from({ length: B * T }, (_, i) => (i % T < 10 ? 0 : i % T < 30 ? 1 : -1));
+    const feeds = randomFeeds(g, 11, 4, { pos: ar(T), qs: segs, ks: segs, qp: Float64Array.from([5, 20, 36]) });
+    await check(dev, g, out(g, items), feeds);
+  });
+
+  it('KV cache: cache_write in place (assign) and cache_read', async () => {
+    const g = new Graph();
+    const cache = g.state('cache', [1, 2, 8, 4]);
+    const x = g.input('x', [1, 2, 3, 4]), p = g.input('p', [1], 'i32');
+    const nc = g.cacheWrite(cache, x, p);
+    g.assign(cache, nc);
+    const rd = g.op('cache_read', [nc, p], { len: 5 });
+    const items = { rd, tot: g.sum(nc, [3]) };
+    const feeds = randomFeeds(g, 2, 4, { p: Float64Array.from([6]) });
+    const r = await check(dev, g, out(g, items), feeds);
+    if (!r.program.assigns.some((a) => a.inPlace)) throw new Error('cache_write was not done in place');
+  });
+});
