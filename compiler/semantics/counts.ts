@@ -143,17 +143,29 @@ export function memoryEstimate(spec: ResolvedSpec): MemoryEstimate {
   const hd = d.width / d.heads;
   const k = d.moe?.topK ?? 1;
   const nMoe = moeLayers(d);
-  const perLayer = (moe: boolean): number => 6 * d.width + 2 * d.kvHeads * hd + d.heads * T + 4 * d.ffn * (moe ? k : 1);
-  const perToken = (d.depth - nMoe) * perLayer(false) + nMoe * perLayer(true) + 2 * d.vocab;
+  // Saved per token and layer (flash attention keeps no T×T scores, only a log-sum-exp per head): the block
+  // input, norm outputs, q, k, v, attention output, the FFN's three hidden vectors; the logits, their softmax
+  // and their gradient (the largest term for a small model with a large vocabulary).
+  const perLayer = (moe: boolean): number => 8 * d.width + 4 * d.kvHeads * hd + d.heads + 3 * d.ffn * (moe ? k : 1);
+  const perToken = (d.depth - nMoe) * perLayer(false) + nMoe * perLayer(true) + 3 * d.vocab;
   let perSeq = T * perToken;
+  let inputs = micro * T * 16;                                    // tokens, targets, segments, image mask
   if (m.encoder) {
     const e = m.encoder;
     const Pn = (e.image / e.patch) ** 2;
     const images = Math.max(0, ...(spec.data?.sources ?? []).map((s) => s.maxImages));
     const perImage = Pn * e.depth * (6 * e.width + e.heads * Pn + 2 * e.mlp) + Pn * e.width * 4;
     perSeq += images * perImage;
+    inputs += micro * images * (e.channels * e.image * e.image * 4 + (m.connector?.tokens ?? 0) * 4);
   }
-  const activations = micro * perSeq * bytes;
+  let activations = micro * perSeq * bytes;
+  if (d.moe && nMoe > 0) {
+    // GShard dispatch and combine tensors [N, E, C] (and their gradients) dominate small MoE layers.
+    const N = micro * T;
+    const C = Math.ceil(Math.ceil((N * d.moe.capacity) / d.moe.experts) / 4) * 4;
+    activations += nMoe * 5 * N * d.moe.experts * C * 4;
+  }
+  activations += inputs;
   const params = 4 * P;
   return { params, grads: 4 * P, optimizer: 8 * P, activations, total: 16 * P + activations, microBatch: micro, seqLen: T };
 }
