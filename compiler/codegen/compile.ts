@@ -33,7 +33,12 @@ export function compileProgram(graph: Graph, opts: CompileOptions): Program {
   const rw = rewrite(graph, opts.outputs, (x) => precision === 'f16' && isFloat(x.dtype) && pre(x) !== 'f16');
   const views = viewRoots(rw.order, [...rw.roots.values(), ...rw.assigns.map(([, v]) => v)]);
   const roots = new Set<Node>(views.values());
-  const storage = storageRule(precision, opts.caps.f16, (n) => roots.has(n) || views.has(n));
+  // Whatever is computed from a keepF32 leaf (the optimizer's moments and scalars) stays f32 in f16 mode.
+  const keepF32 = new Set<Node>();
+  for (const n of rw.order) {
+    if (graph.leaves.get(n)?.keepF32 || n.inputs.some((x) => keepF32.has(x))) keepF32.add(n);
+  }
+  const storage = storageRule(precision, opts.caps.f16, (n) => roots.has(n) || views.has(n) || keepF32.has(n));
   const limit = opts.caps.limits.maxStorageBuffersPerShaderStage;
   const force = new Set<Node>();
   let ewInPlace: Map<Node, Node> | null = null;

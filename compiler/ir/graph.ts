@@ -11,7 +11,11 @@ export type Init =
   | { kind: 'normal'; std: number; truncate?: number }   // truncated at ±truncate·std (default 2)
   | { kind: 'zeros' } | { kind: 'ones' } | { kind: 'const'; value: number };
 
-export interface LeafInfo { kind: LeafKind; init?: Init; value?: Float64Array; trainable?: boolean }
+export interface LeafInfo {
+  kind: LeafKind; init?: Init; value?: Float64Array; trainable?: boolean;
+  /** Everything computed from this leaf stays f32 even in f16 mode (optimizer moments, learning rate). */
+  keepF32?: boolean;
+}
 
 export class IRError extends Error {
   constructor(message: string, readonly op: string) { super(message); }
@@ -68,13 +72,15 @@ export class Graph {
 
   // ── leaves ────────────────────────────────────────────────────────────────────────────────────────
   /** A tensor fed each step (token ids, images, masks, positions). */
-  input(name: string, shape: Shape, dtype: DType = 'f32'): Node { return this.leaf('input', name, shape, dtype, {}); }
+  input(name: string, shape: Shape, dtype: DType = 'f32', opts: { keepF32?: boolean } = {}): Node { return this.leaf('input', name, shape, dtype, { keepF32: opts.keepF32 }); }
   /** A trainable parameter (always f32 master weights; `trainable: false` for frozen ones). */
   param(name: string, shape: Shape, init: Init, trainable = true): Node { return this.leaf('param', name, shape, 'f32', { init, trainable }); }
   /** A constant tensor baked into the program (e.g. RoPE tables, interpolation matrices). */
   constant(name: string, shape: Shape, value: Float64Array, dtype: DType = 'f32'): Node { return this.leaf('const', name, shape, dtype, { value }); }
   /** Persistent, non-trainable state kept across steps (optimizer moments, KV caches, counters). */
-  state(name: string, shape: Shape, dtype: DType = 'f32', init: Init = { kind: 'zeros' }): Node { return this.leaf('state', name, shape, dtype, { init }); }
+  state(name: string, shape: Shape, dtype: DType = 'f32', init: Init = { kind: 'zeros' }, opts: { keepF32?: boolean } = {}): Node {
+    return this.leaf('state', name, shape, dtype, { init, keepF32: opts.keepF32 });
+  }
   /** A scalar constant (shape []); hash-consed by value. */
   scalar(value: number, dtype: DType = 'f32'): Node { return this.op('scalar', [], { value, dtype }); }
 

@@ -25,9 +25,11 @@ export interface TrainStep {
 
 export function buildTrainStep(g: Graph, loss: Node, opts: AdamWOptions): TrainStep {
   const params = g.params().filter((p) => g.leaves.get(p)?.trainable !== false);
-  const lr = g.input('lr', [], 'f32');
-  const bc1 = g.input('bc1', [], 'f32');
-  const bc2 = g.input('bc2', [], 'f32');
+  // The update runs in f32 even when the step computes in f16 (eps = 1e-8 and v = g² underflow in f16).
+  const f32 = { keepF32: true };
+  const lr = g.input('lr', [], 'f32', f32);
+  const bc1 = g.input('bc1', [], 'f32', f32);
+  const bc2 = g.input('bc2', [], 'f32', f32);
   const lossScale = g.input('loss_scale', [], 'f32');
   const apply = opts.accumulate > 1 ? g.input('apply', [], 'f32') : null;
   const [b1, b2] = opts.betas;
@@ -41,7 +43,7 @@ export function buildTrainStep(g: Graph, loss: Node, opts: AdamWOptions): TrainS
     const gp = grads.get(p);
     let gr = gp ? g.mul(gp, invScale) : g.expand(g.scalar(0), p.shape);     // [p.shape]
     if (apply) {
-      const acc = g.state(`gradacc.${p.name}`, p.shape);
+      const acc = g.state(`gradacc.${p.name}`, p.shape, 'f32', { kind: 'zeros' }, f32);
       gr = g.add(acc, gr);
       g.assign(acc, g.mul(gr, g.sub(g.scalar(1), apply)));                   // kept until applied, then zeroed
     }
@@ -61,8 +63,8 @@ export function buildTrainStep(g: Graph, loss: Node, opts: AdamWOptions): TrainS
 
   for (const p of params) {
     const gr = g.mul(total.get(p)!, clipScale);
-    const m = g.state(`adam.m.${p.name}`, p.shape);
-    const v = g.state(`adam.v.${p.name}`, p.shape);
+    const m = g.state(`adam.m.${p.name}`, p.shape, 'f32', { kind: 'zeros' }, f32);
+    const v = g.state(`adam.v.${p.name}`, p.shape, 'f32', { kind: 'zeros' }, f32);
     const m2 = g.add(g.mul(m, g.scalar(b1)), g.mul(gr, g.scalar(1 - b1)));
     const v2 = g.add(g.mul(v, g.scalar(b2)), g.mul(g.mul(gr, gr), g.scalar(1 - b2)));
     const mhat = g.div(m2, bc1);
