@@ -4,7 +4,7 @@
 import { parseFlags, type IO } from './io.js';
 import { openDevice, type GpuDevice } from '../runtime/device.js';
 import { emitMatmul } from '../compiler/codegen/matmul.js';
-import { kernelCaps } from '../runtime/caps.js';
+import { kernelCaps } from '../compiler/codegen/caps.js';
 
 const HELP = `usage: mm doctor [--json]
 

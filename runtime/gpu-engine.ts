@@ -8,7 +8,7 @@ import { render } from '../compiler/compile.js';
 import type { Program } from '../compiler/codegen/program.js';
 import type { GpuDevice } from './device.js';
 import { Executor } from './executor.js';
-import { kernelCaps } from './caps.js';
+import { kernelCaps } from '../compiler/codegen/caps.js';
 import type { Engine, HostArray } from './engine.js';
 
 /** The program does not fit this adapter (a buffer over its binding limit, or out of memory). */

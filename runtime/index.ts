@@ -5,7 +5,7 @@
 // ── devices and engines ────────────────────────────────────────────────────────────────────────────────
 export { openDevice, GpuDevice, NoAdapterError, WgslError, DeviceLostError } from './device.js';
 export type { DeviceCaps, OpenOptions, SubgroupMatrixConfig, WgslMessage } from './device.js';
-export { kernelCaps } from './caps.js';
+export { kernelCaps } from '../compiler/codegen/caps.js';
 export type { Engine, HostArray } from './engine.js';
 export { GpuEngine } from './gpu-engine.js';
 export { ReferenceEngine } from './reference-engine.js';

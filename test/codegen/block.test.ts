@@ -5,7 +5,7 @@ import { Graph } from '../../compiler/ir/graph.js';
 import { grad } from '../../compiler/autodiff/grad.js';
 import { compileProgram } from '../../compiler/codegen/compile.js';
 import { programKernelsText } from '../../compiler/codegen/program.js';
-import { kernelCaps } from '../../runtime/caps.js';
+import { kernelCaps } from '../../compiler/codegen/caps.js';
 import { openDevice, type GpuDevice } from '../../runtime/device.js';
 import { check, randomFeeds } from './harness.js';
 import { block } from './models.js';

@@ -6,7 +6,7 @@ import { allOps } from '../../compiler/ops/registry.js';
 import { kernelCoverage } from '../../compiler/codegen/kernel.js';
 import { Graph } from '../../compiler/ir/graph.js';
 import { compileProgram } from '../../compiler/codegen/compile.js';
-import { kernelCaps } from '../../runtime/caps.js';
+import { kernelCaps } from '../../compiler/codegen/caps.js';
 import { Executor } from '../../runtime/executor.js';
 import { evaluateStep } from '../../runtime/reference.js';
 import { openDevice, type GpuDevice } from '../../runtime/device.js';

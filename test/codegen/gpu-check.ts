@@ -6,7 +6,7 @@ import { grad } from '../../compiler/autodiff/grad.js';
 import { compileProgram } from '../../compiler/codegen/compile.js';
 import { evaluate } from '../../runtime/reference.js';
 import { Executor } from '../../runtime/executor.js';
-import { kernelCaps } from '../../runtime/caps.js';
+import { kernelCaps } from '../../compiler/codegen/caps.js';
 import { openDevice } from '../../runtime/device.js';
 import { block } from './models.js';
 import { randomFeeds } from './harness-data.js';

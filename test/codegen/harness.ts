@@ -7,7 +7,7 @@ import { compileProgram } from '../../compiler/codegen/compile.js';
 import type { Program } from '../../compiler/codegen/program.js';
 import { evaluate } from '../../runtime/reference.js';
 import { Executor } from '../../runtime/executor.js';
-import { kernelCaps } from '../../runtime/caps.js';
+import { kernelCaps } from '../../compiler/codegen/caps.js';
 import type { GpuDevice } from '../../runtime/device.js';
 
 export { rand, randInt, randomFeeds } from './harness-data.js';

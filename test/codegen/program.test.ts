@@ -8,7 +8,7 @@ import { programKernelsText, programWgslText } from '../../compiler/codegen/prog
 import { CPU_SAFE_CAPS, type KernelCaps } from '../../compiler/codegen/caps.js';
 import { evaluateStep } from '../../runtime/reference.js';
 import { Executor } from '../../runtime/executor.js';
-import { kernelCaps } from '../../runtime/caps.js';
+import { kernelCaps } from '../../compiler/codegen/caps.js';
 import { openDevice, type GpuDevice } from '../../runtime/device.js';
 import { check, expectClose, rand, randomFeeds, runGraph } from './harness.js';
 

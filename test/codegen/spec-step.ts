@@ -8,7 +8,7 @@ import type { Graph } from '../../compiler/ir/graph.js';
 import { numel } from '../../compiler/ir/node.js';
 import { initLeaf } from '../../compiler/ir/init.js';
 import type { GpuDevice } from '../../runtime/device.js';
-import { kernelCaps } from '../../runtime/caps.js';
+import { kernelCaps } from '../../compiler/codegen/caps.js';
 import { Executor } from '../../runtime/executor.js';
 import { evaluateStep } from '../../runtime/reference.js';
 import { expectClose, rand, randInt } from './harness.js';

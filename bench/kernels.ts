@@ -1,0 +1,177 @@
+// `mm bench kernels`: our matmul (GFLOP/s) and memory-bound kernels (GB/s) beside TensorFlow.js's WebGPU backend,
+// same adapter, same process, same wall clock (reps per sample, median), so the ratio is what to quote.
+// Shapes follow the adapter: small on software adapters (lavapipe), up to 4096³ on GPUs.
+
+import type { GpuDevice } from '../runtime/device.js';
+import { kernelCaps, type KernelCaps } from '../compiler/codegen/caps.js';
+import { chooseVariant, emitMatmul, type MatmulKernel, type MatmulOptions, type MatmulSpec } from '../compiler/codegen/matmul.js';
+import { gbps, gflops, repsFor, timePasses, type Timing } from './harness.js';
+import { destroy, encodeDispatch, operandLengths, pack, prepare, randomData, rng } from './matmul-check.js';
+import { addKernel, rmsnormKernel, softmaxKernel, copyKernel, type SimpleKernel } from './simple-kernels.js';
+import { openTfjs, type TfjsPeer } from './peers/tfjs.js';
+
+export interface BenchRow {
+  kind: 'matmul' | 'memory';
+  name: string;
+  shape: string;
+  unit: 'GFLOP/s' | 'GB/s';
+  variant: string;
+  ours: number;            // rate
+  oursMs: number;
+  peer: number | null;     // tfjs rate, null when it has no such op or failed
+  peerMs: number | null;
+  ratio: number | null;    // ours / peer
+  note?: string;
+}
+
+export interface BenchReport { date: string; device: string; software: boolean; tfjs: string | null; quick: boolean; rows: BenchRow[] }
+
+interface MatmulCase { name: string; batch: number; M: number; N: number; K: number; transA?: boolean; transB?: boolean; inType?: 'f32' | 'f16' }
+
+function cases(software: boolean, quick: boolean): MatmulCase[] {
+  if (software) {
+    const c: MatmulCase[] = [
+      { name: 'square', batch: 1, M: 256, N: 256, K: 256 },
+      { name: 'square', batch: 1, M: 512, N: 512, K: 512 },
+      { name: 'square', batch: 1, M: 1024, N: 1024, K: 1024 },
+      { name: 'skinny', batch: 1, M: 4096, N: 64, K: 512 },
+      { name: 'x·Wᵀ', batch: 1, M: 256, N: 1024, K: 256, transB: true },
+      { name: 'batched', batch: 8, M: 128, N: 128, K: 64 },
+    ];
+    return quick ? c : [...c, { name: 'square', batch: 1, M: 1024, N: 1024, K: 1024, inType: 'f16' }];
+  }
+  const c: MatmulCase[] = [
+    { name: 'square', batch: 1, M: 1024, N: 1024, K: 1024 },
+    { name: 'square', batch: 1, M: 2048, N: 2048, K: 2048 },
+    { name: 'square', batch: 1, M: 4096, N: 4096, K: 4096 },
+    { name: 'skinny', batch: 1, M: 4096, N: 64, K: 512 },
+    { name: 'x·Wᵀ', batch: 1, M: 4096, N: 4096, K: 1024, transB: true },
+    { name: 'batched', batch: 32, M: 512, N: 512, K: 128 },
+    { name: 'square', batch: 1, M: 4096, N: 4096, K: 4096, inType: 'f16' },
+  ];
+  return quick ? c.filter((x) => x.M * x.N * x.K * x.batch <= 2 ** 32) : c;
+}
+
+function toSpec(c: MatmulCase): MatmulSpec {
+  const t = c.inType ?? 'f32';
+  return { name: `bench_${c.name}`, batch: c.batch, M: c.M, N: c.N, K: c.K, transA: !!c.transA, transB: !!c.transB,
+    aBatchStride: c.M * c.K, bBatchStride: c.K * c.N, inType: t, outType: t };
+}
+
+/** Times one of our matmul kernels (wall clock, one pass of `reps` dispatches per sample). */
+export async function timeMatmul(gpu: GpuDevice, spec: MatmulSpec, kernel: MatmulKernel, targetMs: number, samples: number,
+  clock: 'wall' | 'timestamp' = 'wall', warmupMs = gpu.caps.software ? 0 : 300): Promise<Timing> {
+  const bufs = await prepare(gpu, spec, kernel);
+  try {
+    const r = rng(5), len = operandLengths(spec), f16 = spec.inType === 'f16';
+    gpu.write(bufs.a, pack(randomData(len.a, r, f16), spec.inType));
+    gpu.write(bufs.b, pack(randomData(len.b, r, f16), spec.inType));
+    const enc = (p: GPUComputePassEncoder) => encodeDispatch(p, bufs, kernel);
+    const first = await timePasses(gpu, enc, { reps: 1, samples: 1, warmup: 1, clock, warmupMs });
+    return await timePasses(gpu, enc, { reps: repsFor(first.ms, targetMs), samples, warmup: 0, clock });
+  } finally { destroy(bufs); }
+}
+
+async function timeSimple(gpu: GpuDevice, k: SimpleKernel, sizes: number[], targetMs: number, samples: number): Promise<Timing> {
+  const bufs = sizes.map((s, i) => gpu.buffer(s, `${k.name}${i}`));
+  try {
+    const pipeline = await gpu.pipeline(`bench_${k.name}`, k.wgsl);
+    const bindGroup = gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0),
+      entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const enc = (p: GPUComputePassEncoder) => { p.setPipeline(pipeline); p.setBindGroup(0, bindGroup); p.dispatchWorkgroups(...k.workgroups); };
+    const first = await timePasses(gpu, enc, { reps: 1, samples: 1, warmup: 1, clock: 'wall', warmupMs: gpu.caps.software ? 0 : 300 });
+    return await timePasses(gpu, enc, { reps: repsFor(first.ms, targetMs), samples, warmup: 0, clock: 'wall' });
+  } finally { for (const b of bufs) b.destroy(); }
+}
+
+export async function benchKernels(gpu: GpuDevice, opts: { quick: boolean; log: (s: string) => void; tfjs?: boolean }): Promise<BenchReport> {
+  const caps: KernelCaps = kernelCaps(gpu.caps);
+  const software = caps.software;
+  const targetMs = software ? (opts.quick ? 300 : 1000) : 50;
+  const samples = opts.quick ? 3 : 5;
+  let peer: TfjsPeer | null = null;
+  if (opts.tfjs !== false) {
+    try { peer = await openTfjs(gpu); peer.tf.env().set('WEBGPU_CPU_FORWARD', false); } catch (e) { opts.log(`tfjs unavailable: ${(e as Error).message}`); }
+  }
+  const rows: BenchRow[] = [];
+  for (const c of cases(software, opts.quick)) {
+    const spec = toSpec(c);
+    if (spec.inType === 'f16' && !caps.f16) continue;
+    const flops = 2 * c.batch * c.M * c.N * c.K;
+    const shape = `${c.batch > 1 ? `${c.batch}×` : ''}${c.M}×${c.N}×${c.K}${c.transB ? ' Bᵀ' : ''} ${spec.inType}`;
+    const variants: MatmulOptions[] = [{}];
+    if (!opts.quick) {
+      const chosen = chooseVariant(spec, caps);
+      for (const v of ['reg4', 'tiled', 'sgmat'] as const) if (v !== chosen) variants.push({ variant: v });
+    }
+    let best: { k: MatmulKernel; t: Timing } | null = null;
+    for (const v of variants) {
+      let k: MatmulKernel;
+      try { k = emitMatmul(spec, caps, v); } catch { continue; }
+      if (software && v.variant === 'tiled' && flops > 2 ** 30) continue;   // minutes on llvmpipe
+      const t = await timeMatmul(gpu, spec, k, targetMs, samples);
+      opts.log(`  ${shape} ${k.variant}: ${gflops(flops, t.ms).toFixed(1)} GFLOP/s`);
+      if (!best || t.ms < best.t.ms) best = { k, t };
+    }
+    if (!best) continue;
+    let peerMs: number | null = null, note: string | undefined;
+    if (peer && spec.inType === 'f32') {
+      const tf = peer.tf;
+      try {
+        const aShape = c.batch > 1 ? [c.batch, c.M, c.K] : [c.M, c.K];
+        const bShape = c.batch > 1 ? [c.batch, ...(c.transB ? [c.N, c.K] : [c.K, c.N])] : (c.transB ? [c.N, c.K] : [c.K, c.N]);
+        const est = await peer.time(() => [tf.randomUniform(aShape), tf.randomUniform(bShape)],
+          ([a, b]) => tf.matMul(a, b, false, !!c.transB), { reps: 1, samples: 1, warmup: 0 });
+        peerMs = (await peer.time(() => [tf.randomUniform(aShape), tf.randomUniform(bShape)],
+          ([a, b]) => tf.matMul(a, b, false, !!c.transB), { reps: repsFor(est.ms, targetMs), samples, warmup: 0 })).ms;
+      } catch (e) { note = `tfjs: ${(e as Error).message.split('\n')[0]}`; }
+    } else if (spec.inType === 'f16') note = 'tfjs has no f16 matmul';
+    const ours = gflops(flops, best.t.ms), peerRate = peerMs === null ? null : gflops(flops, peerMs);
+    rows.push({ kind: 'matmul', name: `matmul ${c.name}`, shape, unit: 'GFLOP/s', variant: best.k.variant, ours, oursMs: best.t.ms,
+      peer: peerRate, peerMs, ratio: peerRate ? ours / peerRate : null, ...(note ? { note } : {}) });
+    opts.log(`matmul ${shape}: ours ${ours.toFixed(1)} (${best.k.variant})${peerRate ? `, tfjs ${peerRate.toFixed(1)}` : ''} GFLOP/s`);
+  }
+
+  // Memory-bound kernels: [rows, D] f32.
+  const [R, D] = software ? [1024, 1024] : [16384, 4096];
+  const n = R * D, maxDim = caps.limits.maxComputeWorkgroupsPerDimension;
+  const mem: { k: SimpleKernel; sizes: number[]; tfjs: ((tf: any) => [() => any[], (xs: any[]) => any]) | null }[] = [
+    { k: copyKernel(n / 4, maxDim, software ? 1 : 2), sizes: [n * 4, n * 4], tfjs: null },
+    { k: addKernel(n / 4, maxDim), sizes: [n * 4, n * 4, n * 4],
+      tfjs: (tf) => [() => [tf.randomUniform([R, D]), tf.randomUniform([R, D])], ([x, y]) => tf.add(x, y)] },
+    { k: rmsnormKernel(R, D, maxDim), sizes: [n * 4, D * 4, n * 4],
+      tfjs: (tf) => [() => [tf.randomUniform([R, D]), tf.randomUniform([D])],
+        ([x, w]) => tf.tidy(() => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), 1e-6))), w))] },
+    { k: softmaxKernel(R, D, maxDim), sizes: [n * 4, n * 4],
+      tfjs: (tf) => [() => [tf.randomUniform([R, D])], ([x]) => tf.softmax(x)] },
+  ];
+  for (const m of mem) {
+    const t = await timeSimple(gpu, m.k, m.sizes, targetMs, samples);
+    let peerMs: number | null = null;
+    if (peer && m.tfjs) {
+      const [make, op] = m.tfjs(peer.tf);
+      try {
+        const est = await peer.time(make, op, { reps: 1, samples: 1, warmup: 0 });
+        peerMs = (await peer.time(make, op, { reps: repsFor(est.ms, targetMs), samples, warmup: 0 })).ms;
+      } catch { peerMs = null; }
+    }
+    const ours = gbps(m.k.bytes, t.ms), peerRate = peerMs === null ? null : gbps(m.k.bytes, peerMs);
+    rows.push({ kind: 'memory', name: m.k.name, shape: `${R}×${D} f32`, unit: 'GB/s', variant: 'simple', ours, oursMs: t.ms,
+      peer: peerRate, peerMs, ratio: peerRate ? ours / peerRate : null,
+      ...(m.k.name === 'rmsnorm' ? { note: 'tfjs runs it as several kernels; bytes counted once (x in, y out)' } : {}) });
+    opts.log(`${m.k.name} ${R}×${D}: ours ${ours.toFixed(2)}${peerRate ? `, tfjs ${peerRate.toFixed(2)}` : ''} GB/s`);
+  }
+  peer?.dispose();
+  return { date: new Date().toISOString(), device: `${gpu.caps.vendor} ${gpu.caps.device || gpu.caps.architecture} ${gpu.caps.description}`.trim(),
+    software, tfjs: peer?.version ?? null, quick: opts.quick, rows };
+}
+
+export function formatReport(r: BenchReport): string {
+  const f = (x: number | null) => (x === null ? '—' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  const lines = [`device: ${r.device}${r.software ? ' (software)' : ''}; peer: TensorFlow.js ${r.tfjs ?? 'unavailable'} WebGPU backend, same device`,
+    '', '| kernel | shape | our variant | ours | tfjs | unit | ours/tfjs |', '|---|---|---|---|---|---|---|'];
+  for (const x of r.rows) {
+    lines.push(`| ${x.name} | ${x.shape} | ${x.variant} | ${f(x.ours)} | ${f(x.peer)} | ${x.unit} | ${x.ratio === null ? '—' : `${x.ratio.toFixed(2)}×`} |`);
+  }
+  return lines.join('\n');
+}

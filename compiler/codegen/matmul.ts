@@ -1,0 +1,190 @@
+// Batched matmul kernels (A·B with optional transposes, batch broadcast and a fused epilogue) emitted as WGSL
+// specialised to one shape. Three variants, chosen per adapter: `reg4` for software adapters (no workgroup
+// memory), `tiled` (workgroup-memory tiles, register blocking) for GPUs, and `sgmat` (subgroup matrices, f16
+// in, f32 accumulate) where the adapter has them. Every variant is bounds-checked: any M, N, K, batch.
+
+import { hasSubgroupMatrix, type KernelCaps } from './caps.js';
+import { decodeTile, extraBindingsFit, flatDispatch, geometry, logicalLoaders, prelude, u, validateSpec } from './matmul-common.js';
+import { emitSgmat, sgmatFits, type SgmatOptions } from './matmul-sgmat.js';
+
+export interface MatmulSpec {
+  name: string;
+  batch: number; M: number; N: number; K: number;
+  transA: boolean; transB: boolean;           // A is [batch, M, K] (or [batch, K, M] if transA); B is [batch, K, N] (or [batch, N, K])
+  aBatchStride: number; bBatchStride: number; // elements between batches; 0 = broadcast over batch
+  inType: 'f32' | 'f16'; outType: 'f32' | 'f16';  // accumulation is always f32
+  /** Fused epilogue: WGSL declarations (extra bindings start at binding 3, after a=0, b=1, out=2) and an expression of the f32 accumulator `acc` and indices `bi` (batch), `row`, `col` (u32), e.g. `acc + bias[col]`. */
+  epilogue?: { decls: string; extraBindings: number; expr: string };
+}
+
+export interface MatmulKernel { wgsl: string; workgroups: [number, number, number]; variant: string }
+
+export type MatmulVariantName = 'reg4' | 'tiled' | 'sgmat';
+
+/** Overrides for tests, the benchmark and the autotuner; normal callers pass none. */
+export interface MatmulOptions {
+  variant?: MatmulVariantName;
+  /** reg4: invocations per workgroup (each computes 4 rows × 4 columns). */
+  reg4Workgroup?: number;
+  /** tiled: 'large' = 128×128 tiles, 8×8 per thread; 'small' = 64×64, 4×4 per thread; or any TileCfg. */
+  tile?: 'large' | 'small' | TileCfg;
+  sgmat?: SgmatOptions;
+}
+
+export function emitMatmul(spec: MatmulSpec, caps: KernelCaps, opts: MatmulOptions = {}): MatmulKernel {
+  validateSpec(spec);
+  extraBindingsFit(spec, caps);
+  const variant = opts.variant ?? chooseVariant(spec, caps);
+  switch (variant) {
+    case 'reg4': return emitReg4(spec, caps, opts.reg4Workgroup ?? 8);
+    case 'tiled': return emitTiled(spec, caps, opts.tile ?? chooseTile(spec, caps));
+    case 'sgmat': return emitSgmat(spec, caps, opts.sgmat);
+  }
+}
+
+/** The heuristic (the autotuner in bench/ can override it per adapter and shape). */
+export function chooseVariant(spec: MatmulSpec, caps: KernelCaps): MatmulVariantName {
+  if (caps.software) return 'reg4';
+  if (sgmatFits(spec, caps, 'small') && spec.M >= 32 && spec.N >= 32 && spec.K >= 16) return 'sgmat';
+  return 'tiled';
+}
+
+/**
+ * Large tiles only when they still give every SM of a big GPU (~132) at least one workgroup; the deepest
+ * K slice that fits workgroup memory. H200, 4096³ f32 (bench/RESULTS.md): 128×128×32 38.0 TFLOP/s,
+ * 128×128×16 31.1, 128×128×8 32 (2048³), 64×64×16 29.5; at 1024³ 64×64×16 24.8 vs 17.8 for 128×128×32.
+ */
+function chooseTile(spec: MatmulSpec, caps: KernelCaps): 'small' | TileCfg {
+  const tiles = Math.ceil(spec.M / 128) * Math.ceil(spec.N / 128) * spec.batch;
+  if (tiles < 128) return 'small';
+  const BK = caps.limits.maxComputeWorkgroupStorageSize >= 32768 ? 32 : 16;
+  return { BM: 128, BN: 128, BK, TM: 8, TN: 8 };
+}
+
+export { hasSubgroupMatrix };
+
+// ---------------------------------------------------------------------------------------------------------
+// reg4: why — on lavapipe (llvmpipe JIT, 2 cores) workgroup memory and barriers are expensive and a workgroup
+// runs as SIMD lanes of one thread, so the fastest kernel measured (DAWN.md: 6.0 GFLOP/s vs 1.3 for a 64×64
+// shared-memory tile) has each invocation compute 4 rows × one vec4 of columns straight from storage.
+
+function emitReg4(spec: MatmulSpec, caps: KernelCaps, wg: number): MatmulKernel {
+  const g = geometry(spec);
+  const tilesN = Math.ceil(spec.N / (4 * wg)), tilesM = Math.ceil(spec.M / 4);
+  const dispatch = flatDispatch(tilesM * tilesN * spec.batch, caps.limits.maxComputeWorkgroupsPerDimension);
+  const rows = [0, 1, 2, 3];
+  const wgsl = `${prelude(spec, g)}
+${logicalLoaders(spec)}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
+  let m0 = tm * 4u;
+  let n0 = (tn * ${u(wg)} + li) * 4u;
+${rows.map((r) => `  var c${r} = vec4<f32>(0.0);`).join('\n')}
+  for (var k = 0u; k < ${u(spec.K)}; k += 4u) {
+${rows.map((j) => `    let b${j} = b4n(bi, k + ${j}u, n0);`).join('\n')}
+${rows.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`).join('\n')}
+${rows.map((r) => `    c${r} += a${r}.x * b0 + a${r}.y * b1 + a${r}.z * b2 + a${r}.w * b3;`).join('\n')}
+  }
+${rows.map((r) => [0, 1, 2, 3].map((c) => `  put(bi, m0 + ${r}u, n0 + ${c}u, c${r}[${c}]);`).join('\n')).join('\n')}
+}
+`;
+  return { wgsl, workgroups: dispatch, variant: `reg4-wg${wg}` };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// tiled: why — on a GPU, operand reuse must come from workgroup memory and registers. BM×BN tile per
+// workgroup, BK-deep slices staged through workgroup memory as vec4 (A stored k-major so both operands are
+// read as vec4 along m and n), TM×TN accumulators per thread, and the next slice prefetched into registers
+// while the current one is multiplied. DAWN.md: a plain 64×64 / 4×4 kernel ran 28 TFLOP/s on H200 at 4096³.
+
+/** BM×BN outputs per workgroup, BK-deep slices, TM×TN per thread (TM, TN multiples of 4; BK a multiple of 4). */
+export interface TileCfg { BM: number; BN: number; BK: number; TM: number; TN: number }
+const TILES: Record<'large' | 'small', TileCfg> = {
+  large: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
+  small: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+};
+
+function emitTiled(spec: MatmulSpec, caps: KernelCaps, which: 'large' | 'small' | TileCfg): MatmulKernel {
+  const { BM, BN, BK, TM, TN } = typeof which === 'string' ? TILES[which] : which;
+  if (TM % 4 || TN % 4 || BK % 4 || BM % TM || BN % TN) throw new Error(`matmul '${spec.name}': bad tile ${JSON.stringify(which)}`);
+  const TX = BN / TN, TY = BM / TM, WG = TX * TY;
+  if (WG > caps.limits.maxComputeInvocationsPerWorkgroup) throw new Error(`matmul '${spec.name}': ${WG} invocations exceed the device limit`);
+  if ((BM + BN) * BK * 4 > caps.limits.maxComputeWorkgroupStorageSize) throw new Error(`matmul '${spec.name}': tile exceeds workgroup memory`);
+  const g = geometry(spec);
+  const tilesM = Math.ceil(spec.M / BM), tilesN = Math.ceil(spec.N / BN), NK = Math.ceil(spec.K / BK);
+  const dispatch = flatDispatch(tilesM * tilesN * spec.batch, caps.limits.maxComputeWorkgroupsPerDimension);
+
+  // Staging one operand: its memory tile (tileR × tileC, contiguous along C) in vec4 groups, one or more per thread.
+  const stage = (x: 'a' | 'b') => {
+    const isA = x === 'a';
+    const trans = isA ? spec.transA : spec.transB;
+    const outer = isA ? BM : BN;                        // the tile's extent along m (A) or n (B)
+    // A's memory is [m][k] (contiguous k) unless transA; B's is [k][n] (contiguous n) unless transB.
+    const contiguousIsOuter = isA ? trans : !trans;
+    const [tileR, tileC] = contiguousIsOuter ? [BK, outer] : [outer, BK];
+    const G = (tileR * tileC) / 4, L = Math.ceil(G / WG), guard = G % WG !== 0;
+    const org = isA ? ['tm * ' + u(BM), 'k0'] : ['k0', 'tn * ' + u(BN)];     // (m0,k0) or (k0,n0)
+    const [r0, c0] = isA ? (trans ? [org[1], org[0]] : [org[0], org[1]]) : (trans ? [org[1], org[0]] : [org[0], org[1]]);
+    const S = isA ? 'As' : 'Bs', Q = outer / 4;
+    const loads: string[] = [], stores: string[] = [], decls: string[] = [];
+    for (let i = 0; i < L; i++) {
+      const gi = `(li + ${u(i * WG)})`;
+      const rr = `(${gi} / ${u(tileC / 4)})`, cc = `((${gi} % ${u(tileC / 4)}) * 4u)`;
+      decls.push(`  var p${x}${i} = vec4<f32>(0.0);`);
+      const ld = `p${x}${i} = ${x}Row4(bi, ${r0} + ${rr}, ${c0} + ${cc});`;
+      loads.push(guard ? `if (${gi} < ${u(G)}) { ${ld} }` : ld);
+      // contiguous along m/n: the vec4 lands whole; contiguous along k: scatter its 4 k's.
+      const st = contiguousIsOuter
+        ? `${S}[${rr} * ${u(Q)} + ${cc} / 4u] = p${x}${i};`
+        : [0, 1, 2, 3].map((j) => `${S}[(${cc} + ${j}u) * ${u(Q)} + ${rr} / 4u][${rr} % 4u] = p${x}${i}[${j}];`).join(' ');
+      stores.push(guard ? `if (${gi} < ${u(G)}) { ${st} }` : st);
+    }
+    return { loads, stores, decls };
+  };
+  const sa = stage('a'), sb = stage('b');
+
+  const MI = TM / 4, NJ = TN / 4;
+  const compute: string[] = [];
+  for (let kk = 0; kk < BK; kk++) {
+    for (let i = 0; i < MI; i++) compute.push(`    let a${kk}_${i} = As[${u(kk * (BM / 4))} + ty + ${u(i * TY)}];`);
+    for (let j = 0; j < NJ; j++) compute.push(`    let b${kk}_${j} = Bs[${u(kk * (BN / 4))} + tx + ${u(j * TX)}];`);
+    for (let i = 0; i < MI; i++) for (let r = 0; r < 4; r++) for (let j = 0; j < NJ; j++) {
+      compute.push(`    acc[${(i * 4 + r) * NJ + j}] += a${kk}_${i}[${r}] * b${kk}_${j};`);
+    }
+  }
+  const puts: string[] = [];
+  for (let i = 0; i < MI; i++) for (let r = 0; r < 4; r++) for (let j = 0; j < NJ; j++) for (let c = 0; c < 4; c++) {
+    puts.push(`  put(bi, m0 + (ty + ${u(i * TY)}) * 4u + ${u(r)}, n0 + (tx + ${u(j * TX)}) * 4u + ${u(c)}, acc[${(i * 4 + r) * NJ + j}][${c}]);`);
+  }
+  const wgsl = `${prelude(spec, g)}
+var<workgroup> As: array<vec4<f32>, ${BK * BM / 4}>;   // [BK][BM/4]: k-major so threads read vec4 along m
+var<workgroup> Bs: array<vec4<f32>, ${BK * BN / 4}>;   // [BK][BN/4]
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
+  let tx = li % ${u(TX)};
+  let ty = li / ${u(TX)};
+  let m0 = tm * ${u(BM)};
+  let n0 = tn * ${u(BN)};
+  var acc: array<vec4<f32>, ${TM * NJ}>;
+${sa.decls.join('\n')}
+${sb.decls.join('\n')}
+  var k0 = 0u;
+  ${[...sa.loads, ...sb.loads].join('\n  ')}
+  for (var kt = 0u; kt < ${u(NK)}; kt++) {
+    ${[...sa.stores, ...sb.stores].join('\n    ')}
+    workgroupBarrier();
+    if (kt + 1u < ${u(NK)}) {
+      k0 = (kt + 1u) * ${u(BK)};
+      ${[...sa.loads, ...sb.loads].join('\n      ')}
+    }
+${compute.join('\n')}
+    workgroupBarrier();
+  }
+${puts.join('\n')}
+}
+`;
+  return { wgsl, workgroups: dispatch, variant: `tiled-${BM}x${BN}x${BK}-${TM}x${TN}` };
+}
