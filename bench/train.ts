@@ -18,6 +18,7 @@ export interface DecoderBenchConfig {
 /** The benchmark configurations, with the PyTorch 2.11 figures measured on an H200 (issue #8). */
 export const DECODER_CONFIGS: (DecoderBenchConfig & { torch?: Record<string, number> })[] = [
   { name: 'tiny', vocab: 512, width: 64, depth: 2, heads: 4, kvHeads: 2, ffn: 128, T: 64, B: 8 },
+  { name: '20M', vocab: 8192, width: 448, depth: 6, heads: 7, ffn: 1280, T: 128, B: 4 },
   { name: '5M', vocab: 4096, width: 256, depth: 4, heads: 4, ffn: 1024, T: 256, B: 16, torch: { f32: 266e3 } },
   { name: '58M', vocab: 32000, width: 512, depth: 8, heads: 8, ffn: 1376, T: 512, B: 16, torch: { f32: 135e3, bf16: 228e3 } },
   { name: '134M', vocab: 32000, width: 768, depth: 12, heads: 12, ffn: 2048, T: 1024, B: 16, torch: { f32: 56e3, bf16: 242e3 } },
@@ -73,4 +74,44 @@ export async function benchDecoderTrain(dev: GpuDevice, c: DecoderBenchConfig, o
   const flopsPerToken = 6 * counts.total + 12 * c.depth * T * c.width;
   return { name: c.name, params: counts.total, precision: c.precision ?? 'f32', kernels: engine.program.kernels.length, compileS,
     stepMs: (dt * 1e3) / steps, tokensPerSecond, tflops: (tokensPerSecond * flopsPerToken) / 1e12, firstLoss, lastLoss };
+}
+
+export interface TrainBenchRow { ours: TrainBenchResult; peer?: { tokensPerSecond: number; stepMs: number; params: number } | { error: string } }
+
+/** Ours and TensorFlow.js (WebGPU backend on the same GPUDevice) on each configuration, in this process. */
+export async function benchTrain(dev: GpuDevice, names: string[], opts: { steps?: number; peer?: boolean; log?: (s: string) => void } = {}): Promise<TrainBenchRow[]> {
+  const rows: TrainBenchRow[] = [];
+  for (const name of names) {
+    const c = DECODER_CONFIGS.find((x) => x.name === name);
+    if (!c) throw new Error(`unknown configuration '${name}' (have ${DECODER_CONFIGS.map((x) => x.name).join(', ')})`);
+    const ours = await benchDecoderTrain(dev, c, { steps: opts.steps, log: opts.log });
+    opts.log?.(`${name}: ours ${Math.round(ours.tokensPerSecond)} tok/s (${ours.stepMs.toFixed(1)} ms/step)`);
+    let peer: TrainBenchRow['peer'];
+    if (opts.peer !== false) {
+      try {
+        const { benchTfjsDecoder } = await import('./tfjs-decoder.js');
+        const r = await benchTfjsDecoder({ vocab: c.vocab, width: c.width, depth: c.depth, heads: c.heads, kvHeads: c.kvHeads ?? c.heads, ffn: c.ffn,
+          T: c.T, B: c.B, steps: opts.steps ?? 10, warmup: 2, lr: 1e-3 }, dev);
+        peer = { tokensPerSecond: r.tokensPerSecond, stepMs: r.stepMs, params: r.params };
+        opts.log?.(`${name}: tfjs ${Math.round(r.tokensPerSecond)} tok/s (${r.stepMs.toFixed(1)} ms/step)`);
+      } catch (e) {
+        peer = { error: `TensorFlow.js peer unavailable: ${(e as Error).message.split('\n')[0]}` };
+      }
+    }
+    rows.push({ ours, peer });
+  }
+  return rows;
+}
+
+export function formatTrainReport(device: string, rows: TrainBenchRow[]): string {
+  const out = [`training throughput on ${device} (random tokens; optimizer step included)`, '',
+    '| model | params | ours tok/s | ms/step | kernels | tfjs tok/s | ours/tfjs |', '|---|---|---|---|---|---|---|'];
+  for (const { ours, peer } of rows) {
+    const p = peer && 'tokensPerSecond' in peer ? peer : null;
+    out.push(`| ${ours.name} | ${(ours.params / 1e6).toFixed(2)}M | ${Math.round(ours.tokensPerSecond)} | ${ours.stepMs.toFixed(1)} | ${ours.kernels} | ` +
+      `${p ? Math.round(p.tokensPerSecond) : peer && 'error' in peer ? 'n/a' : '-'} | ${p ? `${(ours.tokensPerSecond / p.tokensPerSecond).toFixed(2)}×` : '-'} |`);
+  }
+  const errs = rows.map((r) => r.peer && 'error' in r.peer ? r.peer.error : null).filter(Boolean);
+  if (errs.length) out.push('', errs[0]!);
+  return out.join('\n');
 }
