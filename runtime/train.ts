@@ -124,6 +124,14 @@ export async function trainRun(spec: ResolvedSpec, opts: TrainOptions): Promise<
     const latest = latestCheckpoint(runDir);
     if (!latest) throw new TrainError(`--resume: no checkpoint in ${runDir}`);
     const ck = loadCheckpoint(latest);
+    const expected = new Set([...engine.leafNames('param'), ...engine.leafNames('state')]);
+    const missing = [...expected].filter((n) => !ck.tensors.has(n));
+    const extra = [...ck.tensors.keys()].filter((n) => !expected.has(n));
+    if (missing.length || extra.length) {
+      throw new TrainError(`--resume: ${latest} does not belong to this spec's model ` +
+        `(${missing.length ? `missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}` : ''}${missing.length && extra.length ? '; ' : ''}` +
+        `${extra.length ? `unexpected ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', …' : ''}` : ''}); use another --out folder`);
+    }
     for (const [name, tensor] of ck.tensors) engine.setLeaf(name, tensorToFloat32(tensor));
     step = ck.state.step;
     lossScale = (ck.state.lossScale as number | undefined) ?? lossScale;
