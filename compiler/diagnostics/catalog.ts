@@ -30,7 +30,7 @@ export const catalog = {
   lateHeader: e('MM0110', () => 'the version header must come first', () => 'move `mm 1` to the top of the file'),
   // ── names, imports, params ───────────────────────────────────────────────────────────────────────────
   importNotFound: e('MM1101', (a) => `cannot find imported file \`${a.path}\``, () => 'import paths are relative to the importing file'),
-  importOutside: e('MM1102', (a) => `import \`${a.path}\` leaves the project`, (a) => `imports must stay inside ${a.root}`),
+  importOutside: e('MM1102', (a) => `import \`${a.path}\` leaves the project`, (a) => `imports must stay inside the project folder (\`${a.root}\` from this file)`),
   importCycle: e('MM1103', (a) => `import cycle: ${a.cycle}`, () => 'move the shared blocks into a file both can import'),
   importNotMm: e('MM1104', (a) => `cannot import \`${a.path}\`: only \`.mm\` files can be imported`, () => 'name a relative path ending in `.mm`'),
   duplicateBlock: e('MM1105', (a) => `\`${a.name}\` is defined twice`, () => 'give each block its own name'),

@@ -68,7 +68,8 @@ export function loadProgram(rootAbs: string, rootDisplay: string, source: string
       }
       const target = resolvePath(dirname(abs), item.path);
       if (!isInside(opts.projectRoot, target)) {
-        diagnostics.push(diag('importOutside', item.pathSpan, { path: item.path, root: opts.projectRoot }));
+        // The root is shown relative to the importing file, so the message reads the same on every machine.
+        diagnostics.push(diag('importOutside', item.pathSpan, { path: item.path, root: relative(dirname(abs), opts.projectRoot) }));
         continue;
       }
       if (stack.includes(target)) {
