@@ -6,17 +6,9 @@ import { grad } from '../../compiler/autodiff/grad.js';
 import type { Graph } from '../../compiler/ir/graph.js';
 import { numel, type Node } from '../../compiler/ir/node.js';
 import { evaluate } from '../../runtime/reference.js';
+import { rng } from '../helpers/random.js';
+export { rng };
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function normals(r: () => number, n: number, std = 1, mean = 0): Float64Array {
   const out = new Float64Array(n);

@@ -7,17 +7,9 @@ import { Graph } from '../../compiler/ir/index.js';
 import type { DType, Node, Shape } from '../../compiler/ir/index.js';
 import { grad } from '../../compiler/autodiff/grad.js';
 import { evaluate, type RefTensor } from '../../runtime/reference.js';
+import { rng } from '../helpers/random.js';
+export { rng };
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const size = (s: Shape): number => s.reduce((a, b) => a * b, 1);
 
