@@ -6,7 +6,7 @@
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
 import type { ConnectorSpec } from '../semantics/spec.js';
-import { applyLinear, exactSqrt, gridToTokens, linearParams, normalInit, normParams, tokensToGrid, type NormP } from './common.js';
+import { applyLinear, exactSqrt, fanInStd, gridToTokens, linearParams, normalInit, normParams, tokensToGrid, type NormP } from './common.js';
 
 /** Squeeze-excitation width: round(0.25 · cin), at least 1 (timm's RegNet rd_channels, ratio 0.25 of input). */
 export const seWidth = (cin: number): number => Math.max(1, Math.round(0.25 * cin));
@@ -63,7 +63,7 @@ export function lowerCAbstractor(g: Graph, c: ConnectorSpec, x: Node, D: number)
   y = g.adaptiveAvgPool2d(y, m, m);                                                          // [NI, H, m, m]
   y = stage(g, 'connector.stage2', y, c.depth, H);
   const t = gridToTokens(g, y);                                                              // [NI, M, H]
-  const fc1 = linearParams(g, 'connector.mlp.fc1', H, D, true);
-  const fc2 = linearParams(g, 'connector.mlp.fc2', D, D, true);
+  const fc1 = linearParams(g, 'connector.mlp.fc1', H, D, true, fanInStd(H));
+  const fc2 = linearParams(g, 'connector.mlp.fc2', D, D, true, fanInStd(D));
   return applyLinear(g, g.silu(applyLinear(g, t, fc1)), fc2);                                // [NI, M, D]
 }

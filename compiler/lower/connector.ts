@@ -5,14 +5,14 @@
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
 import type { ConnectorSpec } from '../semantics/spec.js';
-import { applyLinear, exactSqrt, gridToTokens, linearParams, mergeHeads, normParams, splitHeads, tokensToGrid } from './common.js';
+import { applyLinear, exactSqrt, fanInStd, gridToTokens, linearParams, mergeHeads, normParams, splitHeads, tokensToGrid } from './common.js';
 import { lowerCAbstractor } from './cabstractor.js';
 
 /** Linear W → D on every patch token (M must equal P). */
 function lowerLinear(g: Graph, c: ConnectorSpec, x: Node, D: number): Node {
   const W = x.shape[2]!;
   if (c.tokens !== x.shape[1]) throw new Error(`linear connector: tokens ${c.tokens} ≠ patches ${x.shape[1]}`);
-  return applyLinear(g, x, linearParams(g, 'connector.proj', W, D, true));
+  return applyLinear(g, x, linearParams(g, 'connector.proj', W, D, true, fanInStd(W)));
 }
 
 /** Average-pool the √P×√P grid to √M×√M (adaptive bins, overlapping when they do not divide), then W → D. */
@@ -20,7 +20,7 @@ function lowerAvgPool(g: Graph, c: ConnectorSpec, x: Node, D: number): Node {
   const W = x.shape[2]!;
   const m = exactSqrt(c.tokens, 'avg_pool tokens');
   const pooled = gridToTokens(g, g.adaptiveAvgPool2d(tokensToGrid(g, x), m, m));           // [NI, M, W]
-  return applyLinear(g, pooled, linearParams(g, 'connector.proj', W, D, true));
+  return applyLinear(g, pooled, linearParams(g, 'connector.proj', W, D, true, fanInStd(W)));
 }
 
 /** M learnable queries cross-attend (multi-head, non-causal) to the patch tokens; LN; Linear W → D. */
@@ -34,7 +34,7 @@ function lowerAttnPool(g: Graph, c: ConnectorSpec, x: Node, D: number): Node {
   const vP = linearParams(g, 'connector.v', W, W, true);
   const oP = linearParams(g, 'connector.o', W, W, true);
   const ln = normParams(g, 'connector.ln', W);
-  const proj = linearParams(g, 'connector.proj', W, D, true);
+  const proj = linearParams(g, 'connector.proj', W, D, true, fanInStd(W));
   // The queries are shared by all images: project once, then broadcast over the image axis.
   const q1 = splitHeads(g, g.reshape(applyLinear(g, queries, qP), [1, M, W]), H);           // [1, H, M, hd]
   const q = g.expand(q1, [NI, H, M, W / H]);                                                 // [NI, H, M, hd]
