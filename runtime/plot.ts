@@ -171,7 +171,8 @@ export function plotRun(runDir: string, opts: { out?: string } = {}): string {
   const keys = new Set<string>();
   for (const r of recs) for (const [k, v] of Object.entries(r)) if (typeof v === 'number' && k !== 'step') keys.add(k);
   const seriesOf = (k: string): Series => ({ name: k, points: recs.filter((r) => typeof r[k] === 'number').map((r) => [r.step!, r[k] as number]) });
-  const lossKeys = [...keys].filter((k) => /loss/i.test(k)).sort();
+  // Loss curves (loss, lm_loss, aux_loss, ...); the f16 loss scale is a multiplier, not a loss.
+  const lossKeys = [...keys].filter((k) => /loss/i.test(k) && k !== 'loss_scale').sort();
   const panels = [{ series: lossKeys.map(seriesOf), opts: { title: `${path.basename(path.resolve(runDir))}: loss`, xLabel: 'step', yLabel: 'loss' } }];
   if (keys.has('lr')) panels.push({ series: [seriesOf('lr')], opts: { title: 'learning rate', xLabel: 'step', yLabel: 'lr' } });
   const out = opts.out ?? path.join(runDir, 'loss.svg');
