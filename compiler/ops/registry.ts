@@ -1,6 +1,6 @@
 // The op table. Every op is defined once, in one file of compiler/ops/, by an OpDef: its shape rule, its
 // CPU reference (the oracle for every GPU kernel), its gradient rule, and, for elementwise ops, the WGSL
-// expression it fuses as. Kernels for the non-elementwise ops live in compiler/codegen/kernels/, keyed by op.
+// expression it fuses as. Kernels for the non-elementwise ops live in compiler/codegen/ (kernel.ts picks one per op).
 
 import type { Attrs, DType, Node, Shape } from '../ir/node.js';
 import type { Graph } from '../ir/graph.js';
