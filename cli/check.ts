@@ -1,8 +1,7 @@
 // `mm check FILE...`: parse and check spec files (imports, params, schemas, shapes). Diagnostics go to
 // stderr with a caret under each problem; exit 1 when any file has an error. `--json` prints them as data.
 
-import { checkFile, renderDiagnostics } from '../compiler/language.js';
-import { hasErrors } from '../compiler/diagnostics/types.js';
+import { checkFile, renderDiagnostics, hasErrors } from '../compiler/index.js';
 import { parseFlags, UserError, type IO } from './io.js';
 import { expandFiles, parseSets, useColor } from './specfiles.js';
 

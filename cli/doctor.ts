@@ -3,8 +3,7 @@
 
 import { parseFlags, type IO } from './io.js';
 import { openDevice, type GpuDevice } from '../runtime/device.js';
-import { emitMatmul } from '../compiler/codegen/matmul.js';
-import { kernelCaps } from '../compiler/codegen/caps.js';
+import { emitMatmul, kernelCaps } from '../compiler/index.js';
 
 const HELP = `usage: mm doctor [--json]
 

@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ResolvedSpec } from '../compiler/semantics/spec.js';
+import type { ResolvedSpec } from '../compiler/index.js';
 import { InputFileError } from '../runtime/eval/json-file.js';
 import { formatTable, generatorCompleter, loadEvalDir, runEval, type EvalReport, type Task } from '../runtime/eval/run.js';
 import { GenerateError } from '../runtime/generate.js';

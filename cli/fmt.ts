@@ -2,7 +2,7 @@
 // `--write` rewrites files in place; `--check` lists files that are not formatted and exits 1.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { formatSource, renderDiagnostics } from '../compiler/language.js';
+import { formatSource, renderDiagnostics } from '../compiler/index.js';
 import { parseFlags, UserError, type IO } from './io.js';
 import { expandFiles, useColor } from './specfiles.js';
 

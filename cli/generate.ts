@@ -4,8 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkFile, renderDiagnostics } from '../compiler/language.js';
-import type { ResolvedSpec } from '../compiler/semantics/spec.js';
+import { checkFile, renderDiagnostics, type ResolvedSpec } from '../compiler/index.js';
 import { CheckpointError, loadCheckpoint, tensorToFloat32 } from '../runtime/checkpoint.js';
 import { Tokenizer } from '../runtime/data/tokenizer.js';
 import { encodePrompt } from '../runtime/data/mixer.js';

@@ -2,8 +2,7 @@
 // param, override, template, default), parameter counts per component, FLOPs per token and a training-
 // memory estimate at the spec's micro-batch.
 
-import { checkFile, countParams, flopsPerToken, memoryEstimate, mm1LearningRate, renderDiagnostics } from '../compiler/language.js';
-import type { Origin, ResolvedSpec } from '../compiler/semantics/spec.js';
+import { checkFile, countParams, flopsPerToken, memoryEstimate, mm1LearningRate, renderDiagnostics, type Origin, type ResolvedSpec } from '../compiler/index.js';
 import { parseFlags, UserError, type IO } from './io.js';
 import { parseSets, useColor } from './specfiles.js';
 

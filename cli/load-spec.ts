@@ -1,9 +1,7 @@
 // Loads and checks the spec a runtime command (train, generate, eval, sweep, compile) works on: diagnostics
 // are rendered to stderr and any error becomes a UserError (exit 1), so no command runs on a bad spec.
 
-import { checkFile, renderDiagnostics } from '../compiler/language.js';
-import { hasErrors } from '../compiler/diagnostics/types.js';
-import type { ResolvedSpec } from '../compiler/semantics/spec.js';
+import { checkFile, renderDiagnostics, hasErrors, type ResolvedSpec } from '../compiler/index.js';
 import { UserError, type IO } from './io.js';
 import { parseSets, useColor } from './specfiles.js';
 

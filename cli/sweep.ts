@@ -3,7 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkFile, renderDiagnostics } from '../compiler/language.js';
+import { checkFile, renderDiagnostics } from '../compiler/index.js';
 import { expandSweep, pickSweep, resultsMarkdown, runSweep } from '../runtime/sweep.js';
 import { parseFlags, UserError, type IO } from './io.js';
 import { evaluateCheckpoint } from './eval.js';

@@ -155,3 +155,4 @@ function guarded<T>(file: string, diagnostics: Diagnostic[], fn: () => T): Resul
     return { value: undefined, diagnostics: [...diagnostics, internalError(file, e)] };
   }
 }
+export { emitMatmul, type MatmulSpec } from './codegen/matmul.js';
