@@ -112,3 +112,27 @@ export function extraBindingsFit(spec: MatmulSpec, caps: KernelCaps): void {
     throw new Error(`matmul '${spec.name}' needs ${n} storage buffers; the device allows ${caps.limits.maxStorageBuffersPerShaderStage}`);
   }
 }
+
+/** Register staging of one operand's workgroup-memory tile: declarations, global loads, shared-memory stores. */
+export interface StagedOperand { decls: string[]; loads: string[]; stores: string[] }
+
+/**
+ * The k loop both tiled kernels share: tile kt is stored to workgroup memory while tile kt + 1 is already being
+ * loaded into registers (prefetch), then `compute` runs on the stored tile. `k0` is the loads' k offset.
+ */
+export function prefetchedKLoop(sa: StagedOperand, sb: StagedOperand, NK: number, BK: number, compute: string[]): string {
+  return `${sa.decls.join('\n')}
+${sb.decls.join('\n')}
+  var k0 = 0u;
+  ${[...sa.loads, ...sb.loads].join('\n  ')}
+  for (var kt = 0u; kt < ${u(NK)}; kt++) {
+    ${[...sa.stores, ...sb.stores].join('\n    ')}
+    workgroupBarrier();
+    if (kt + 1u < ${u(NK)}) {
+      k0 = (kt + 1u) * ${u(BK)};
+      ${[...sa.loads, ...sb.loads].join('\n      ')}
+    }
+${compute.join('\n')}
+    workgroupBarrier();
+  }`;
+}

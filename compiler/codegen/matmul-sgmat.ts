@@ -4,7 +4,7 @@
 // workgroup memory (the next slice prefetched into registers), and each subgroup multiplies several 16×16 tiles.
 
 import { hasSubgroupMatrix, type KernelCaps } from './caps.js';
-import { decodeTile, flatDispatch, geometry, prelude, u } from './matmul-common.js';
+import { decodeTile, flatDispatch, geometry, prelude, u, prefetchedKLoop } from './matmul-common.js';
 import type { MatmulKernel, MatmulSpec } from './matmul.js';
 
 export interface SgmatOptions {
@@ -146,20 +146,7 @@ ${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
   let m0 = tm * ${u(BM)};
   let n0 = tn * ${u(BN)};
 ${Array.from({ length: TI }, (_, i) => Array.from({ length: TJ }, (_, j) => `  var c${i}_${j} = subgroup_matrix_result<f32, 16, 16>();`).join('\n')).join('\n')}
-${sa.decls.join('\n')}
-${sb.decls.join('\n')}
-  var k0 = 0u;
-  ${[...sa.loads, ...sb.loads].join('\n  ')}
-  for (var kt = 0u; kt < ${u(NK)}; kt++) {
-    ${[...sa.stores, ...sb.stores].join('\n    ')}
-    workgroupBarrier();
-    if (kt + 1u < ${u(NK)}) {
-      k0 = (kt + 1u) * ${u(BK)};
-      ${[...sa.loads, ...sb.loads].join('\n      ')}
-    }
-${body.join('\n')}
-    workgroupBarrier();
-  }
+${prefetchedKLoop(sa, sb, NK, BK, body)}
 ${tail.join('\n')}
 }
 `;

@@ -4,7 +4,7 @@
 // in, f32 accumulate) where the adapter has them. Every variant is bounds-checked: any M, N, K, batch.
 
 import { hasSubgroupMatrix, type KernelCaps } from './caps.js';
-import { decodeTile, extraBindingsFit, flatDispatch, geometry, logicalLoaders, prelude, u, validateSpec } from './matmul-common.js';
+import { decodeTile, extraBindingsFit, flatDispatch, geometry, logicalLoaders, prelude, u, validateSpec, prefetchedKLoop } from './matmul-common.js';
 import { emitSgmat, sgmatFits, type SgmatOptions } from './matmul-sgmat.js';
 
 export interface MatmulSpec {
@@ -169,20 +169,7 @@ ${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
   let m0 = tm * ${u(BM)};
   let n0 = tn * ${u(BN)};
   var acc: array<vec4<f32>, ${TM * NJ}>;
-${sa.decls.join('\n')}
-${sb.decls.join('\n')}
-  var k0 = 0u;
-  ${[...sa.loads, ...sb.loads].join('\n  ')}
-  for (var kt = 0u; kt < ${u(NK)}; kt++) {
-    ${[...sa.stores, ...sb.stores].join('\n    ')}
-    workgroupBarrier();
-    if (kt + 1u < ${u(NK)}) {
-      k0 = (kt + 1u) * ${u(BK)};
-      ${[...sa.loads, ...sb.loads].join('\n      ')}
-    }
-${compute.join('\n')}
-    workgroupBarrier();
-  }
+${prefetchedKLoop(sa, sb, NK, BK, compute)}
 ${puts.join('\n')}
 }
 `;
