@@ -3,6 +3,7 @@
 // pairs to a row, interleaved documents fitted with at most max_images images, text split across rows.
 // Everything streams from disk; state() captures the cursors so a resumed run sees the same data order.
 import type { DataSpec, ResolvedSpec } from '../../compiler/semantics/spec.js';
+import { trainShape } from '../../compiler/compile.js';
 import type { Batch } from './batch.js';
 import { BadDataLog, DataError } from './errors.js';
 import { loadImage } from './image.js';
@@ -267,11 +268,9 @@ export class Mixer {
 /** Mixer options for a checked spec's training run (micro-batch rows, seq_len, images, visual tokens, px). */
 export function mixerOptionsFor(spec: ResolvedSpec, extra: Partial<MixerOptions> = {}): MixerOptions {
   if (!spec.data) throw new Error('the spec has no data block');
-  const imgs = spec.model.encoder ? Math.max(1, ...spec.data.sources.map((s) => (s.kind === 'text' ? 0 : s.maxImages))) : 0;
+  const { B, T, maxImages } = trainShape(spec);     // the same batch shape the training graph is lowered for
   return {
-    B: spec.train?.microBatch ?? 1,
-    T: spec.data.seqLen,
-    maxImages: imgs,
+    B, T, maxImages,
     tokensPerImage: spec.model.connector?.tokens ?? 0,
     imageSize: spec.model.encoder?.image ?? 0,
     seed: spec.train?.seed ?? 0,

@@ -10,21 +10,22 @@ import { Chromium, findChromium } from './chromium.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const chromium = findChromium();
-const skip = !chromium && process.env.CI !== 'true';
+// Issue #10: the page test may be skipped only outside CI on a machine without Chromium; in CI it fails instead.
+const noBrowser = !chromium && process.env.CI !== 'true';
 
 const INVALID = `mm 1
 decoder llm = transformer { vocab 512; widht 64; depth 2; heads 4; ffn 128 }
 model m { decoder llm }
 `;
 
-describe.skipIf(skip)('examples/browser (headless Chromium)', () => {
+describe('examples/browser', () => {
   it('bundles the compiler without Node built-ins or runtime/', async () => {
     const r = await buildBrowserExample();
     expect(r.inputs.some((f) => f.startsWith('compiler/'))).toBe(true);
     expect(r.inputs.filter((f) => f.startsWith('node:') || f.startsWith('runtime/'))).toEqual([]);
   });
 
-  it('shows diagnostics for a spec typed into the text area', async () => {
+  it.skipIf(noBrowser)('shows diagnostics for a spec typed into the text area (headless Chromium)', async () => {
     if (!chromium) throw new Error('CI=true but no Chromium found: install it (apt-get install -y chromium) or set $CHROMIUM');
     await buildBrowserExample();
     const browser = await Chromium.launch(chromium);
