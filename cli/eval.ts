@@ -9,6 +9,7 @@ import { InputFileError } from '../runtime/eval/json-file.js';
 import { formatTable, generatorCompleter, loadEvalDir, runEval, type EvalReport, type Task } from '../runtime/eval/run.js';
 import { GenerateError } from '../runtime/generate.js';
 import { parseFlags, UserError, type IO } from './io.js';
+import { measureGrounding } from '../runtime/eval/grounding.js';
 import { engineFactory, loadModelFiles, loadSpec } from './generate.js';
 
 const USAGE = `usage: mm eval SPEC --checkpoint DIR [options]
@@ -27,6 +28,7 @@ options:
   --batch N          greedy prompts decoded together (default 8; 1 = one at a time)
   --out FILE         where the JSON goes (default RUN/eval.json)
   --set k=v          override a spec param (repeatable)
+  --no-grounding     skip the image-use measure (held-out caption loss with right vs rotated images)
   --cpu              run on the CPU reference interpreter instead of the GPU
   --json             print the JSON report instead of the table
   --help             this text`;
@@ -41,6 +43,8 @@ export interface EvaluateOptions {
   batch?: number;
   cpu?: boolean;
   out?: string;
+  /** Measure image use (default true; needs an image model, captions and the spec's data block). */
+  grounding?: boolean;
   log?: (line: string) => void;
 }
 
@@ -75,6 +79,12 @@ export async function evaluateCheckpoint(spec: ResolvedSpec, o: EvaluateOptions)
     if (e instanceof InputFileError) throw new UserError(e.message);
     throw e;
   } finally { completer.dispose(); }
+  if (o.grounding !== false && data.captioning && spec.model.encoder && spec.data && spec.train) {
+    const cap = data.captioning;
+    const pairs = cap.queries.flatMap((q) => (cap.refs.get(String(q.id)) ?? [q.caption]).map((caption) => ({ id: q.id, image: q.image, caption })));
+    o.log?.(`image use: scoring ${pairs.length} held-out caption pairs with right and rotated images`);
+    report.grounding = await measureGrounding(spec, files.weights, files.tok, pairs, { factory: engineFactory(!!o.cpu, ['lm_loss']) });
+  }
   const file = o.out ?? path.join(files.runDir, 'eval.json');
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   fs.writeFileSync(file, JSON.stringify({ spec: spec.file, checkpoint: files.dir, step: files.step, data: dataDir, ...report }, null, 1) + '\n');
@@ -85,7 +95,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
   try {
     const { flags, positional } = parseFlags(argv, {
       checkpoint: 'string', shots: 'string', seeds: 'number', data: 'string', limit: 'number', beam: 'number', batch: 'number', out: 'string',
-      set: 'list', cpu: 'boolean', json: 'boolean', help: 'boolean',
+      set: 'list', 'no-grounding': 'boolean', cpu: 'boolean', json: 'boolean', help: 'boolean',
     });
     if (flags.help) { io.stdout(USAGE); return 0; }
     if (positional.length !== 1) throw new UserError(`name one spec file\n\n${USAGE}`);
@@ -100,7 +110,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     const spec = loadSpec(positional[0]!, (flags.set as string[] | undefined) ?? [], io, json);
     const { report, file } = await evaluateCheckpoint(spec, {
       checkpoint: flags.checkpoint, dataDir: flags.data as string | undefined, shots, seeds: posInt('seeds'), limit: posInt('limit'),
-      beam: posInt('beam'), batch: posInt('batch'), cpu: !!flags.cpu, out: flags.out as string | undefined, log: (l) => io.stderr(l),
+      beam: posInt('beam'), batch: posInt('batch'), cpu: !!flags.cpu, grounding: !flags['no-grounding'], out: flags.out as string | undefined, log: (l) => io.stderr(l),
     });
     if (json) io.stdout(JSON.stringify({ ...report, file }));
     else io.stdout(`${formatTable(report)}\n\nwrote ${file}`);

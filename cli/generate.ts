@@ -73,8 +73,8 @@ export function loadModelFiles(checkpoint: string, spec: ResolvedSpec): LoadedMo
   return { weights, tok, runDir, step: ck.step, dir: ck.dir };
 }
 
-export function engineFactory(cpu: boolean): EngineFactory {
-  return cpu ? cpuEngineFactory({ precision: 'f64' }) : gpuEngineFactory({ precision: 'f32' });
+export function engineFactory(cpu: boolean, outputs?: string[]): EngineFactory {
+  return cpu ? cpuEngineFactory({ precision: 'f64' }) : gpuEngineFactory({ precision: 'f32', outputs });
 }
 
 /**

@@ -15,12 +15,16 @@ const USAGE = `usage: mm sweep SPEC [options]
 Runs the spec's sweep block: one training run per combination of the axes (e.g. res in 224 336 × tokens in
 64 144 = 4 runs), each followed by the few-shot evaluation of \`mm eval\`. Each run lives in OUT/<params>/;
 a run with done.json is skipped, a half-trained one resumes, so re-running the command continues a sweep.
+Besides CIDEr and VQA, each run reports its image use: the held-out caption loss with the images rotated
+across slots minus with the right images (0 = the model ignores its images).
 
 options:
   --out DIR        sweep folder (default runs/<spec name>-<sweep name>)
   --sweep NAME     which sweep block (when the spec has several)
   --steps N        training steps per run (default: the spec's train block)
   --shots LIST     shot counts for the evaluation (default: the spec's eval block)
+  --train-seeds N  train each variant N times (seeds s, s+1, … from the spec's train seed) and report
+                   mean ± std over those runs (default 1)
   --seeds N        demonstration seeds (default: the spec's eval block)
   --limit N        evaluate the first N images / questions only
   --batch N        greedy prompts decoded together in the evaluation (default 8)
@@ -34,7 +38,7 @@ options:
 export async function run(argv: string[], io: IO): Promise<number> {
   try {
     const { flags, positional } = parseFlags(argv, {
-      out: 'string', sweep: 'string', steps: 'number', shots: 'string', seeds: 'number', limit: 'number', batch: 'number', data: 'string',
+      out: 'string', sweep: 'string', steps: 'number', 'train-seeds': 'number', shots: 'string', seeds: 'number', limit: 'number', batch: 'number', data: 'string',
       set: 'list', 'dry-run': 'boolean', cpu: 'boolean', json: 'boolean', help: 'boolean',
     });
     if (flags.help) { io.stdout(USAGE); return 0; }
@@ -53,11 +57,14 @@ export async function run(argv: string[], io: IO): Promise<number> {
       else io.stdout([`sweep ${sweep.name}: ${variants.length} run(s) in ${out}`, ...variants.map((v) => `  ${v.slug.padEnd(24)} --set ${Object.entries(v.overrides).map(([k, x]) => `${k}=${x}`).join(' --set ')}`)].join('\n'));
       return 0;
     }
-    for (const n of ['steps', 'seeds', 'limit', 'batch']) {
+    for (const n of ['steps', 'seeds', 'limit', 'batch', 'train-seeds']) {
       const v = flags[n];
       if (v !== undefined && (!Number.isInteger(v) || (v as number) < 1)) throw new UserError(`--${n} must be a positive integer`);
     }
     const steps = flags.steps as number | undefined;
+    const nSeeds = (flags['train-seeds'] as number | undefined) ?? 1;
+    const seed0 = base.train?.seed ?? 0;
+    const trainSeeds = nSeeds > 1 ? Array.from({ length: nSeeds }, (_, k) => seed0 + k) : undefined;
     let shots: number[] | undefined;
     if (typeof flags.shots === 'string') {
       shots = flags.shots.split(',').map((s) => Number(s.trim()));
@@ -88,7 +95,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
         limit: flags.limit as number | undefined, batch: flags.batch as number | undefined, cpu: !!flags.cpu, out: path.join(runDir, 'eval.json'), log,
       })).report,
       log,
-    });
+    }, { trainSeeds });
     if (json) io.stdout(JSON.stringify({ sweep: sweep.name, out, results }));
     else io.stdout(`${resultsMarkdown(sweep, results)}\nwrote ${path.join(out, 'results.md')}${fs.existsSync(path.join(out, 'captioning.svg')) ? ` and charts in ${out}` : ''}`);
     return 0;

@@ -415,9 +415,10 @@ export function cpuEngineFactory(opts: { seed?: number; precision?: 'f64' | 'f32
   };
 }
 
-export function gpuEngineFactory(opts: { seed?: number; precision?: 'f32' | 'f16' } = {}): EngineFactory {
+/** Engines on the GPU; `outputs` are the graph outputs kept (default the decode graphs' logits). */
+export function gpuEngineFactory(opts: { seed?: number; precision?: 'f32' | 'f16'; outputs?: string[] } = {}): EngineFactory {
   return async (graph) => {
     const [{ openDevice }, { GpuEngine }] = await Promise.all([import('./device.js'), import('./gpu-engine.js')]);
-    return GpuEngine.create(await openDevice(), graph, { outputs: ['logits'], precision: opts.precision ?? 'f32', seed: opts.seed });
+    return GpuEngine.create(await openDevice(), graph, { outputs: opts.outputs ?? ['logits'], precision: opts.precision ?? 'f32', seed: opts.seed });
   };
 }

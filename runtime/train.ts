@@ -15,7 +15,9 @@ import { openDevice } from './device.js';
 import { Mixer, mixerOptionsFor } from './data/mixer.js';
 import { Tokenizer } from './data/tokenizer.js';
 import { trainTokenizerForData } from './data/corpus.js';
-import type { Batch } from './data/batch.js';
+import { feedBatch, type Batch } from './data/batch.js';
+
+export { feedBatch };
 import { DataError } from './data/errors.js';
 import { lrAt, mm1PeakLr } from './optim/schedule.js';
 import { saveCheckpoint, loadCheckpoint, latestCheckpoint, tensorToFloat32 } from './checkpoint.js';
@@ -70,18 +72,6 @@ function checkData(spec: ResolvedSpec): void {
         `hint: create the synthetic data set with \`mm data synth --out ${path.dirname(s.path)}\`, or point the data block at your own files`);
     }
   }
-}
-
-/** Feeds one micro-batch to the engine (inputs the graph does not read are skipped). */
-export function feedBatch(engine: Engine, b: Batch): void {
-  const put = (name: string, data: Float32Array | Int32Array) => { if (engine.hasInput(name)) engine.setInput(name, data); };
-  put('tokens', b.tokens);
-  put('targets', b.targets);
-  put('segments', b.segments);
-  put('image_mask', b.imageMask);
-  put('images', b.images);
-  put('image_slots', b.imageSlots);
-  put('positions', Int32Array.from({ length: b.T }, (_, i) => i));
 }
 
 export async function trainRun(spec: ResolvedSpec, opts: TrainOptions): Promise<TrainResult> {

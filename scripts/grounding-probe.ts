@@ -1,17 +1,17 @@
 // Does a model use its images? Trains a spec on its caption data only (or, with --no-train, loads a run), then
-// measures the held-out loss with each image in its place and with the images shuffled across slots: the gap
-// (in nats per text token) is how much the decoder relies on what it sees. Used for docs/ablations.md.
+// measures image use on the held-out captions (runtime/eval/grounding.ts): the loss with each image in its
+// place and with the images rotated across slots; the gap (nats per text token) is how much the decoder relies
+// on what it sees. Used for docs/ablations.md; `mm eval` and `mm sweep` report the same measure.
 // usage: npx tsx scripts/grounding-probe.ts SPEC STEPS LR RUN_DIR [--no-train]
 
+import * as path from 'node:path';
 import { checkFile } from '../compiler/language.js';
-import { lowerTrain } from '../compiler/lower/index.js';
-import { trainShape } from '../compiler/compile.js';
-import { Mixer, mixerOptionsFor } from '../runtime/data/mixer.js';
 import { Tokenizer } from '../runtime/data/tokenizer.js';
 import { loadCheckpoint, tensorToFloat32 } from '../runtime/checkpoint.js';
-import { GpuEngine } from '../runtime/gpu-engine.js';
-import { openDevice } from '../runtime/device.js';
-import { feedBatch, trainRun } from '../runtime/train.js';
+import { measureGrounding } from '../runtime/eval/grounding.js';
+import { loadEvalDir } from '../runtime/eval/run.js';
+import { gpuEngineFactory } from '../runtime/generate.js';
+import { trainRun } from '../runtime/train.js';
 
 const [specFile, stepsArg, lrArg, out] = process.argv.slice(2);
 if (!specFile || !out) { console.error('usage: grounding-probe.ts SPEC STEPS LR RUN_DIR [--no-train]'); process.exit(1); }
@@ -21,25 +21,10 @@ spec.train!.optimizer.lr = Number(lrArg);
 let trainLoss = NaN;
 if (!process.argv.includes('--no-train')) trainLoss = (await trainRun(spec, { out, steps: Number(stepsArg), progress: 'json' })).finalLoss;
 
-const { graph } = lowerTrain(spec.model, trainShape(spec));
-const engine = await GpuEngine.create(await openDevice(), graph, { outputs: ['loss'] });
 const ck = loadCheckpoint(out);
-for (const n of engine.leafNames('param')) engine.setLeaf(n, tensorToFloat32(ck.tensors.get(n)!));
-const mixer = new Mixer(spec.data!, Tokenizer.load(`${out}/tokenizer.json`), mixerOptionsFor(spec, { seed: 99 }));
-const px = 3 * spec.model.encoder!.image ** 2;
-let right = 0, shuffled = 0;
-const batches = 4;
-for (let i = 0; i < batches; i++) {
-  const batch = await mixer.next();
-  feedBatch(engine, batch);
-  await engine.run();
-  right += (await engine.readOutput('loss'))[0]! / batches;
-  const n = batch.numImages, sh = new Float32Array(batch.images.length);
-  for (let k = 0; k < n; k++) sh.set(batch.images.subarray(((k + 1) % n) * px, ((k + 1) % n + 1) * px), k * px);
-  engine.setInput('images', sh);
-  await engine.run();
-  shuffled += (await engine.readOutput('loss'))[0]! / batches;
-}
-console.log(JSON.stringify({ spec: specFile, steps: ck.step, lr: Number(lrArg), trainLoss, heldOutLoss: right, shuffledImagesLoss: shuffled, gap: shuffled - right }));
-await mixer.close();
+const weights = new Map([...ck.tensors].map(([k, t]) => [k, tensorToFloat32(t)]));
+const cap = loadEvalDir(path.dirname(spec.data!.sources[0]!.path)).captioning!;
+const pairs = cap.queries.flatMap((q) => (cap.refs.get(String(q.id)) ?? []).map((caption) => ({ id: q.id, image: q.image, caption })));
+const g = await measureGrounding(spec, weights, Tokenizer.load(`${out}/tokenizer.json`), pairs, { factory: gpuEngineFactory({ outputs: ['lm_loss'] }) });
+console.log(JSON.stringify({ spec: specFile, steps: ck.step, lr: Number(lrArg), trainLoss, heldOutLoss: g.loss, shuffledImagesLoss: g.shuffledLoss, gap: g.gap, pairs: g.pairs }));
 process.exit(0);

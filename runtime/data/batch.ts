@@ -2,6 +2,8 @@
 // shapes and meaning of the graph inputs one micro-batch fills. B sequences of T tokens, with room for
 // NI = B · maxImages images of R×R px, each becoming M connector tokens.
 
+import type { Engine } from '../engine.js';
+
 export interface Batch {
   B: number;
   T: number;
@@ -17,3 +19,15 @@ export interface Batch {
 
 /** Graph input names the lowering declares and the trainer feeds (positions = 0..T-1 for RoPE). */
 export const BATCH_INPUTS = ['tokens', 'targets', 'segments', 'image_mask', 'images', 'image_slots', 'positions'] as const;
+
+/** Feeds one micro-batch to the engine (inputs the graph does not read are skipped). */
+export function feedBatch(engine: Engine, b: Batch): void {
+  const put = (name: string, data: Float32Array | Int32Array) => { if (engine.hasInput(name)) engine.setInput(name, data); };
+  put('tokens', b.tokens);
+  put('targets', b.targets);
+  put('segments', b.segments);
+  put('image_mask', b.imageMask);
+  put('images', b.images);
+  put('image_slots', b.imageSlots);
+  put('positions', Int32Array.from({ length: b.T }, (_, i) => i));
+}

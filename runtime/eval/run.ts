@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { ciderD } from './cider.js';
 import { captionPrompt, postprocessAnswer, vqaPrompt, type CaptionExample, type PromptItem, type VqaExample } from './fewshot.js';
 import { InputFileError, readJsonFile } from './json-file.js';
+import type { Grounding } from './grounding.js';
 import { vqaScore, type VqaAnnotation, type VqaQuestion } from './vqa.js';
 import type { ModelSpec } from '../../compiler/semantics/spec.js';
 import { Generator, defaultPrefillChunk, type EngineFactory } from '../generate.js';
@@ -51,6 +52,8 @@ export interface EvalReport {
   /** task → shots → metric (CIDEr-D ×100, VQA accuracy %) over seeds. */
   results: Partial<Record<Task, Record<string, Cell>>>;
   perplexity: { value: number; tokens: number } | null;
+  /** Held-out caption loss with the right vs rotated images (eval/grounding.ts); absent when not measured. */
+  grounding?: Grounding | null;
   /** task → shots → seed → predictions (COCO / VQA result format). */
   predictions: Partial<Record<Task, Record<string, Prediction[][]>>>;
 }
@@ -135,6 +138,10 @@ export function formatTable(r: EvalReport): string {
   })]);
   const lines = [head, head.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`);
   if (r.perplexity) lines.push('', `held-out text perplexity: ${r.perplexity.value.toFixed(3)} (${r.perplexity.tokens} tokens)`);
+  if (r.grounding) {
+    const g = r.grounding;
+    lines.push('', `image use: held-out caption loss ${g.loss.toFixed(3)}, with images rotated ${g.shuffledLoss.toFixed(3)}, gap ${(Math.abs(g.gap) < 5e-4 ? 0 : g.gap).toFixed(3)} nats/token (${g.pairs} pairs)`);
+  }
   return lines.join('\n');
 }
 

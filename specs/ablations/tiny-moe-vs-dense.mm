@@ -1,12 +1,17 @@
 mm 1
-// Ablation sweep (tiny): a dense decoder against a mixture-of-experts one of the same width. A string param
-// names the model that `train` uses, so the sweep switches architectures.
+// Ablation sweep (tiny): a dense decoder against a mixture-of-experts one at equal active parameters. The
+// dense feed-forward is 128 wide; the MoE layers have 4 experts of width 64 and route each token to 2 of
+// them, so a token passes through 2 × 64 = 128 hidden units either way (plus a 64×4 router per layer), while
+// the MoE model holds twice the feed-forward weights. A string param names the model `train` uses.
+// Average-pooling connector and captions only for 800 steps, as in tiny-connector.mm.
 import "../std/tiny.mm"
 
 param arch: string = "dense"
 
 encoder vit = vit_tiny {}
-connector conn = cabs_tiny {}
+connector conn = avg_pool {
+  tokens 4
+}
 decoder llm_dense = transformer {
   vocab 512
   width 64
@@ -17,10 +22,11 @@ decoder llm_dense = transformer {
   rope 10000
 }
 decoder llm_moe = llm_dense {
+  ffn 64
   moe {
     experts 4
     top_k 2
-    every 2
+    every 1
   }
 }
 model dense {
@@ -34,17 +40,15 @@ model moe {
   decoder llm_moe
 }
 
-data mix {
-  captions "../../runs/data/synth/captions.jsonl" weight 45
-  interleaved "../../runs/data/synth/interleaved.jsonl" weight 45 max_images 4
-  text "../../runs/data/synth/text.txt" weight 10
+data captions {
+  captions "../../runs/data/synth/captions.jsonl" weight 1
   seq_len 64
 }
 
 train {
   model arch
-  data mix
-  steps 200
+  data captions
+  steps 800
   batch 8
   optimizer adamw {
     lr 3e-3
@@ -52,12 +56,13 @@ train {
   schedule cosine {
     warmup 20
   }
-  checkpoint every 100 keep 2
+  checkpoint every 400 keep 1
 }
 
 eval {
-  captioning shots 0 4
-  vqa shots 0 4
+  captioning shots 0 2
+  vqa shots 0 2
+  seeds 2
 }
 
 sweep architecture {

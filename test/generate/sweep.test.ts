@@ -30,7 +30,7 @@ describe('sweep expansion', () => {
     const sweep = pickSweep(base.value!);
     const variants = expandSweep(sweep);
     expect(variants.map((v) => v.overrides)).toEqual([
-      { res: '32', tokens: '4' }, { res: '32', tokens: '16' }, { res: '48', tokens: '4' }, { res: '48', tokens: '16' },
+      { res: '32', tokens: '4' }, { res: '32', tokens: '16' }, { res: '64', tokens: '4' }, { res: '64', tokens: '16' },
     ]);
     const source = fs.readFileSync(SPEC, 'utf8');
     for (const v of variants) {
@@ -45,7 +45,7 @@ describe('sweep expansion', () => {
     const io = { stdout: (s: string) => out.push(s), stderr: (s: string) => err.push(s) };
     expect(await sweepCli([SPEC, '--dry-run', '--json', '--out', path.join(tmp, 'dry')], io)).toBe(0);
     const j = JSON.parse(out[0]!);
-    expect(j.runs.map((r: { slug: string }) => r.slug)).toEqual(['res-32_tokens-4', 'res-32_tokens-16', 'res-48_tokens-4', 'res-48_tokens-16']);
+    expect(j.runs.map((r: { slug: string }) => r.slug)).toEqual(['res-32_tokens-4', 'res-32_tokens-16', 'res-64_tokens-4', 'res-64_tokens-16']);
     expect(await sweepCli([SPEC, '--set', 'res=64'], io)).toBe(1);
     expect(err.join('\n')).toMatch(/conflicts with the sweep axis 'res'/);
   });
@@ -95,5 +95,40 @@ describe('runSweep', () => {
     calls.length = 0;
     await runSweep(sweep, out, hooks);
     expect(calls).toEqual([]);
+  });
+
+  it('with training seeds: one run per seed in seed-<s>/, each given its seed; mean ± std over the runs', async () => {
+    const out = path.join(tmp, 'seeds');
+    const seen: string[] = [];
+    const one: SweepSpec = { name: 'res', axes: [{ param: 'res', values: [32, 48] }] };
+    const hooks = {
+      check: (o: Record<string, string>) => ({ params: o, train: { seed: 0 } }) as unknown as ResolvedSpec,
+      train: async (spec: ResolvedSpec, dir: string) => {
+        seen.push(`${path.basename(path.dirname(dir))}/${path.basename(dir)} seed ${spec.train!.seed}`);
+        return { finalLoss: 1 + spec.train!.seed, tokensPerSecond: 10 };
+      },
+      // CIDEr 0-shot = res + 2·seed; image gap = seed / 10.
+      evaluate: async (spec: ResolvedSpec): Promise<EvalReport> => ({
+        shots: [0], seeds: 1, perplexity: null, predictions: {},
+        results: { captioning: { 0: { mean: Number(spec.params.res) + 2 * spec.train!.seed, std: 0, perSeed: [] } } },
+        grounding: { loss: 1, shuffledLoss: 1 + spec.train!.seed / 10, gap: spec.train!.seed / 10, pairs: 4 },
+      }),
+    };
+    const results = await runSweep(one, out, hooks, { trainSeeds: [5, 6, 7] });
+    expect(seen).toEqual(['res-32/seed-5 seed 5', 'res-32/seed-6 seed 6', 'res-32/seed-7 seed 7', 'res-48/seed-5 seed 5', 'res-48/seed-6 seed 6', 'res-48/seed-7 seed 7']);
+    // seeds 5, 6, 7: CIDEr 58, 60, 62 for res 48 → mean 60, sample std 2; loss 6, 7, 8 → 7 ± 1; gap 0.6 ± 0.1
+    const r48 = results[1]!;
+    expect(r48.results.captioning![0]).toEqual({ mean: 60, std: 2, perSeed: [58, 60, 62] });
+    expect(r48.train.finalLoss).toBe(7);
+    expect(r48.finalLossStd).toBe(1);
+    expect(r48.imageGap!.mean).toBeCloseTo(0.6, 12);
+    expect(r48.imageGap!.std).toBeCloseTo(0.1, 12);
+    const md = fs.readFileSync(path.join(out, 'results.md'), 'utf8');
+    expect(md).toContain('| 48 | 7.0000 ± 1.0000 | 0.600 ± 0.100 | 60.00 ± 2.00 |');
+    expect(md).toMatch(/over 3 training seeds \(5, 6, 7\)/);
+    expect(fs.existsSync(path.join(out, 'grounding.svg'))).toBe(true);
+    seen.length = 0;
+    await runSweep(one, out, hooks, { trainSeeds: [5, 6, 7] });
+    expect(seen).toEqual([]);
   });
 });
