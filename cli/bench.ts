@@ -1,22 +1,41 @@
 // `mm bench kernels|train [--json] [--quick]`: kernel benchmarks beside TensorFlow.js on the same adapter
 // (bench/kernels.ts); `train`: decoder training throughput beside the same model in TensorFlow.js
-// (bench/train.ts). Exit codes: 0 ok, 1 user error, 2 internal.
+// (bench/train.ts); `profile`: GPU time per kernel of one training step (bench/profile.ts).
+// Exit codes: 0 ok, 1 user error, 2 internal.
 
 export interface BenchIo { stdout: (s: string) => void; stderr: (s: string) => void }
 
 const HELP = `usage: mm bench kernels|train [--json] [--quick]
+       mm bench profile SPEC|CONFIG [--steps N] [--top K] [--f16] [--json]
   kernels   matmul GFLOP/s and memory-bound GB/s: ours vs TensorFlow.js WebGPU, same device
   train     training tokens/s of LLaMA-style decoders (tiny, 20M; on a GPU also 5M, 58M, 134M): ours vs
             the same model in TensorFlow.js WebGPU, same device, same process
+  profile   GPU time of each kernel of one training step (timestamp queries), by kernel kind and the
+            slowest kernels, beside the step's wall time; of a spec's model (SPEC.mm, random inputs) or a
+            decoder configuration (tiny, 20M, 5M, 58M, 134M)
   --json    machine-readable output on stdout
-  --quick   fewer shapes and samples (about 2 minutes on lavapipe; train: the tiny model only)`;
+  --quick   fewer shapes and samples (about 2 minutes on lavapipe; train: the tiny model only)
+  --steps N profiled steps to average (default 3);  --top K  slowest kernels listed (default 15)
+  --f16     profile the f16 training step`;
 
 export async function run(argv: string[], io: BenchIo): Promise<number> {
-  const flags = new Set(argv.filter((a) => a.startsWith('-')));
-  const args = argv.filter((a) => !a.startsWith('-'));
+  // --steps and --top take a value: pull them out first.
+  const valued: Record<string, number> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--steps' || a === '--top') {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 1) { io.stderr(`${a} needs a positive integer\n${HELP}`); return 1; }
+      valued[a.slice(2)] = v;
+    } else rest.push(a);
+  }
+  const flags = new Set(rest.filter((a) => a.startsWith('-')));
+  const args = rest.filter((a) => !a.startsWith('-'));
   if (flags.has('--help') || flags.has('-h')) { io.stdout(HELP); return 0; }
-  const unknown = [...flags].filter((f) => !['--json', '--quick'].includes(f));
-  if (unknown.length > 0 || args.length !== 1 || !['kernels', 'train'].includes(args[0]!)) {
+  const unknown = [...flags].filter((f) => !['--json', '--quick', '--f16'].includes(f));
+  const okArgs = args[0] === 'profile' ? args.length === 2 : args.length === 1 && ['kernels', 'train'].includes(args[0]!);
+  if (unknown.length > 0 || !okArgs) {
     io.stderr(`${unknown.length ? `unknown option ${unknown[0]}\n` : ''}${HELP}`);
     return 1;
   }
@@ -27,6 +46,26 @@ export async function run(argv: string[], io: BenchIo): Promise<number> {
     try { gpu = await openDevice(); } catch (e) {
       if (e instanceof NoAdapterError) { io.stderr(e.message); return 1; }
       throw e;
+    }
+    if (args[0] === 'profile') {
+      const target = args[1]!;
+      let spec;
+      if (target.endsWith('.mm')) {
+        const { checkFile, renderDiagnostics } = await import('../compiler/index.js');
+        const r = checkFile(target);
+        if (!r.value || r.diagnostics.some((d) => d.severity === 'error')) { io.stderr(renderDiagnostics(r.diagnostics, r.sources, { color: false })); return 1; }
+        spec = r.value;
+      }
+      const { profileTrainStep, formatProfile } = await import('../bench/profile.js');
+      let report;
+      try {
+        report = await profileTrainStep(gpu, spec ?? target, { steps: valued.steps, top: valued.top, precision: flags.has('--f16') ? 'f16' : 'f32' });
+      } catch (e) {
+        if (/unknown configuration|timestamp-query/.test((e as Error).message)) { io.stderr(`mm bench: ${(e as Error).message}`); return 1; }
+        throw e;
+      }
+      io.stdout(json ? JSON.stringify(report, null, 2) : formatProfile(report));
+      return 0;
     }
     if (args[0] === 'train') {
       const { benchTrain, formatTrainReport } = await import('../bench/train.js');

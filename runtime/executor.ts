@@ -89,6 +89,38 @@ export class Executor {
     this.dev.device.queue.submit([enc.finish()]);
   }
 
+  /**
+   * One step with every kernel in a compute pass of its own, timed by timestamp queries: GPU milliseconds per
+   * kernel, in schedule order. The assigns run as in run(), so a profiled step is a real step. Null when the
+   * adapter lacks 'timestamp-query'. Splitting the passes adds a little per-kernel cost; the sum is a bound.
+   */
+  async profile(): Promise<number[] | null> {
+    if (!this.dev.caps.timestampQuery) return null;
+    const d = this.dev.device, n = this.program.kernels.length;
+    const PER_SET = 2048;                          // query sets hold at most 4096 queries: 2 per kernel
+    const sets = Array.from({ length: Math.ceil(n / PER_SET) }, (_, i) => d.createQuerySet({ type: 'timestamp', count: 2 * Math.min(PER_SET, n - i * PER_SET) }));
+    const resolve = d.createBuffer({ size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const enc = d.createCommandEncoder({ label: 'profiled step' });
+    this.program.kernels.forEach((k, i) => {
+      const set = sets[Math.floor(i / PER_SET)]!, q = 2 * (i % PER_SET);
+      const pass = enc.beginComputePass({ label: `k${i}_${k.name}`, timestampWrites: { querySet: set, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
+      pass.setPipeline(this.pipelines[i]!);
+      pass.setBindGroup(0, this.bindGroups[i]!);
+      pass.dispatchWorkgroups(k.workgroups[0], k.workgroups[1], k.workgroups[2]);
+      pass.end();
+    });
+    sets.forEach((set, j) => enc.resolveQuerySet(set, 0, set.count, resolve, j * PER_SET * 16));
+    for (const a of this.program.assigns) {
+      if (a.inPlace) continue;
+      enc.copyBufferToBuffer(this.buffers[a.value]!, 0, this.buffers[a.target]!, 0, this.program.buffers[a.target]!.bytes);
+    }
+    d.queue.submit([enc.finish()]);
+    const ns = new BigUint64Array(await this.dev.read(resolve));
+    resolve.destroy();
+    for (const s of sets) s.destroy();
+    return Array.from({ length: n }, (_, i) => Math.max(0, Number(ns[2 * i + 1]! - ns[2 * i]!)) / 1e6);
+  }
+
   /** One step, resolved when the GPU has finished it (raising any device error). */
   async step(): Promise<void> {
     this.run();

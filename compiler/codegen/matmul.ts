@@ -1,6 +1,6 @@
 // Batched matmul kernels (A·B with optional transposes, batch broadcast and a fused epilogue) emitted as WGSL
-// specialised to one shape. Three variants, chosen per adapter: `reg4` for software adapters (no workgroup
-// memory), `tiled` (workgroup-memory tiles, register blocking) for GPUs, and `sgmat` (subgroup matrices, f16
+// specialised to one shape. Four variants, chosen per adapter: `reg4` and `lanes` for software adapters (no
+// workgroup memory), `tiled` (workgroup-memory tiles, register blocking) for GPUs, and `sgmat` (subgroup matrices, f16
 // in, f32 accumulate) where the adapter has them. Every variant is bounds-checked: any M, N, K, batch.
 
 import { hasSubgroupMatrix, type KernelCaps } from './caps.js';
@@ -19,13 +19,16 @@ export interface MatmulSpec {
 
 export interface MatmulKernel { wgsl: string; workgroups: [number, number, number]; variant: string }
 
-export type MatmulVariantName = 'reg4' | 'tiled' | 'sgmat';
+export type MatmulVariantName = 'reg4' | 'lanes' | 'tiled' | 'sgmat';
 
 /** Overrides for tests, the benchmark and the autotuner; normal callers pass none. */
 export interface MatmulOptions {
   variant?: MatmulVariantName;
-  /** reg4: invocations per workgroup (each computes 4 rows × 4 columns). */
+  /** reg4: invocations per workgroup (each computes reg4Rows rows × 4 columns; default 8 and 4). */
   reg4Workgroup?: number;
+  reg4Rows?: number;
+  /** lanes: invocations per workgroup, rows and columns per invocation. */
+  lanes?: LanesCfg;
   /** tiled: 'large' = 128×128 tiles, 8×8 per thread; 'small' = 64×64, 4×4 per thread; or any TileCfg. */
   tile?: 'large' | 'small' | TileCfg;
   sgmat?: SgmatOptions;
@@ -36,7 +39,8 @@ export function emitMatmul(spec: MatmulSpec, caps: KernelCaps, opts: MatmulOptio
   extraBindingsFit(spec, caps);
   const variant = opts.variant ?? chooseVariant(spec, caps);
   switch (variant) {
-    case 'reg4': return emitReg4(spec, caps, opts.reg4Workgroup ?? 8);
+    case 'reg4': return emitReg4(spec, caps, opts.reg4Workgroup ?? 8, opts.reg4Rows ?? 4);
+    case 'lanes': return emitLanes(spec, caps, opts.lanes ?? { WG: 8, RM: 8, CN: 4 });
     case 'tiled': return emitTiled(spec, caps, opts.tile ?? chooseTile(spec, caps));
     case 'sgmat': return emitSgmat(spec, caps, opts.sgmat);
   }
@@ -44,7 +48,9 @@ export function emitMatmul(spec: MatmulSpec, caps: KernelCaps, opts: MatmulOptio
 
 /** The heuristic (the autotuner in bench/ can override it per adapter and shape). */
 export function chooseVariant(spec: MatmulSpec, caps: KernelCaps): MatmulVariantName {
-  if (caps.software) return 'reg4';
+  // llvmpipe, f32 (bench/RESULTS.md): with B transposed, lanes (8 rows × 4 columns, 8 invocations) ran
+  // 5.7-7.6 GFLOP/s where reg4 ran 2.7-4.6; with B in place reg4 stays ahead.
+  if (caps.software) return spec.transB ? 'lanes' : 'reg4';
   if (sgmatFits(spec, caps, 'small') && spec.M >= 32 && spec.N >= 32 && spec.K >= 16) return 'sgmat';
   return 'tiled';
 }
@@ -68,28 +74,68 @@ export { hasSubgroupMatrix };
 // runs as SIMD lanes of one thread, so the fastest kernel measured (DAWN.md: 6.0 GFLOP/s vs 1.3 for a 64×64
 // shared-memory tile) has each invocation compute 4 rows × one vec4 of columns straight from storage.
 
-function emitReg4(spec: MatmulSpec, caps: KernelCaps, wg: number): MatmulKernel {
+function emitReg4(spec: MatmulSpec, caps: KernelCaps, wg: number, RM: number): MatmulKernel {
   const g = geometry(spec);
-  const tilesN = Math.ceil(spec.N / (4 * wg)), tilesM = Math.ceil(spec.M / 4);
+  const tilesN = Math.ceil(spec.N / (4 * wg)), tilesM = Math.ceil(spec.M / RM);
   const dispatch = flatDispatch(tilesM * tilesN * spec.batch, caps.limits.maxComputeWorkgroupsPerDimension);
-  const rows = [0, 1, 2, 3];
+  const rows = [...Array(RM).keys()];
   const wgsl = `${prelude(spec, g)}
 ${logicalLoaders(spec)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
 ${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
-  let m0 = tm * 4u;
+  let m0 = tm * ${u(RM)};
   let n0 = (tn * ${u(wg)} + li) * 4u;
 ${rows.map((r) => `  var c${r} = vec4<f32>(0.0);`).join('\n')}
   for (var k = 0u; k < ${u(spec.K)}; k += 4u) {
-${rows.map((j) => `    let b${j} = b4n(bi, k + ${j}u, n0);`).join('\n')}
+${[0, 1, 2, 3].map((j) => `    let b${j} = b4n(bi, k + ${j}u, n0);`).join('\n')}
 ${rows.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`).join('\n')}
 ${rows.map((r) => `    c${r} += a${r}.x * b0 + a${r}.y * b1 + a${r}.z * b2 + a${r}.w * b3;`).join('\n')}
   }
 ${rows.map((r) => [0, 1, 2, 3].map((c) => `  put(bi, m0 + ${r}u, n0 + ${c}u, c${r}[${c}]);`).join('\n')).join('\n')}
 }
 `;
-  return { wgsl, workgroups: dispatch, variant: `reg4-wg${wg}` };
+  return { wgsl, workgroups: dispatch, variant: `reg4-wg${wg}${RM === 4 ? '' : `-r${RM}`}` };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// lanes: why — a CPU driver (llvmpipe) runs a workgroup's invocations as the lanes of SIMD registers, so every
+// scalar of the shader costs a whole vector register and a per-lane vec4 load becomes four gathers. Here
+// consecutive invocations take consecutive output columns: B's loads are contiguous across lanes (or vec4 along
+// k when B is transposed), A's are the same address in every lane, and each invocation keeps RM × CN scalar
+// accumulators (columns WG apart). No workgroup memory, no barriers.
+
+export interface LanesCfg { WG: number; RM: number; CN: number }
+
+function emitLanes(spec: MatmulSpec, caps: KernelCaps, cfg: LanesCfg): MatmulKernel {
+  const { WG, RM, CN } = cfg;
+  const g = geometry(spec);
+  const tilesN = Math.ceil(spec.N / (WG * CN)), tilesM = Math.ceil(spec.M / RM);
+  const dispatch = flatDispatch(tilesM * tilesN * spec.batch, caps.limits.maxComputeWorkgroupsPerDimension);
+  const R = [...Array(RM).keys()], C = [...Array(CN).keys()];
+  const inner = spec.transB
+    ? [...C.map((c) => `    let b${c} = bRow4(bi, n${c}, k);`),
+       ...R.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`),
+       ...R.flatMap((r) => C.map((c) => `    c${r}_${c} += dot(a${r}, b${c});`))]
+    : [...R.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`),
+       ...[0, 1, 2, 3].flatMap((kk) => [
+         ...C.map((c) => `    let b${c}_${kk} = bAt(bi, k + ${kk}u, n${c});`),
+         ...R.flatMap((r) => C.map((c) => `    c${r}_${c} += a${r}[${kk}] * b${c}_${kk};`))])];
+  const wgsl = `${prelude(spec, g)}
+${logicalLoaders(spec)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
+  let m0 = tm * ${u(RM)};
+${C.map((c) => `  let n${c} = tn * ${u(WG * CN)} + ${u(c * WG)} + li;`).join('\n')}
+${R.flatMap((r) => C.map((c) => `  var c${r}_${c} = 0.0;`)).join('\n')}
+  for (var k = 0u; k < ${u(spec.K)}; k += 4u) {
+${inner.join('\n')}
+  }
+${R.flatMap((r) => C.map((c) => `  put(bi, m0 + ${r}u, n${c}, c${r}_${c});`)).join('\n')}
+}
+`;
+  return { wgsl, workgroups: dispatch, variant: `lanes-wg${WG}-${RM}x${CN}` };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -58,6 +58,9 @@ const TWO = [4, 7].map((i) => SHAPES[i]!);
 const VARIANTS: { label: string; opts: MatmulOptions; shapes: MatmulSpec[]; f16shapes: MatmulSpec[] }[] = [
   { label: 'reg4', opts: { variant: 'reg4' }, shapes: SHAPES, f16shapes: FEW },
   { label: 'reg4 wg32', opts: { variant: 'reg4', reg4Workgroup: 32 }, shapes: FEW, f16shapes: TWO },
+  { label: 'reg4 8 rows', opts: { variant: 'reg4', reg4Rows: 8 }, shapes: FEW, f16shapes: TWO },
+  { label: 'lanes', opts: { variant: 'lanes' }, shapes: SHAPES, f16shapes: FEW },
+  { label: 'lanes wg16 2x3', opts: { variant: 'lanes', lanes: { WG: 16, RM: 2, CN: 3 } }, shapes: FEW, f16shapes: TWO },
   { label: 'tiled small', opts: { variant: 'tiled', tile: 'small' }, shapes: FEW, f16shapes: TWO },
   { label: 'tiled large', opts: { variant: 'tiled', tile: 'large' }, shapes: TWO, f16shapes: [SHAPES[1]!] },
   { label: 'sgmat', opts: { variant: 'sgmat' }, shapes: SHAPES, f16shapes: SHAPES },
@@ -134,9 +137,10 @@ describe('matmul dispatch and choice', () => {
     expect(res.bad, res.firstBad ?? '').toBe(0);
   });
 
-  it('picks reg4 on software adapters, tiled on GPUs, sgmat for f16 where subgroup matrices exist', () => {
+  it('picks reg4 (lanes with B transposed) on software adapters, tiled on GPUs, sgmat for f16 where subgroup matrices exist', () => {
     const s = spec({ M: 512, N: 512, K: 512 });
     expect(chooseVariant(s, { ...CPU_SAFE_CAPS, software: true })).toBe('reg4');
+    expect(chooseVariant({ ...s, transB: true }, { ...CPU_SAFE_CAPS, software: true })).toBe('lanes');
     expect(chooseVariant(s, CPU_SAFE_CAPS)).toBe('tiled');
     const nv: KernelCaps = {
       ...CPU_SAFE_CAPS, f16: true, subgroups: true, subgroupMinSize: 32, subgroupMaxSize: 32, vendor: 'nvidia',
