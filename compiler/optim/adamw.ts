@@ -72,9 +72,12 @@ export function buildTrainStep(g: Graph, loss: Node, opts: AdamWOptions): TrainS
     let step = g.div(mhat, g.add(g.sqrt(vhat), g.scalar(opts.eps)));
     if (opts.weightDecay > 0 && p.shape.length >= 2) step = g.add(step, g.mul(p, g.scalar(opts.weightDecay)));
     const p2 = g.sub(p, g.mul(lr, step));
+    // The parameter's update first: it reads the old m and v, so the m and v kernels after it may write
+    // their leaves in place.
+    const pNext = g.where(doUpdate, p2, p);
     g.assign(m, g.where(doUpdate, m2, m));
     g.assign(v, g.where(doUpdate, v2, v));
-    g.assign(p, g.where(doUpdate, p2, p));
+    g.assign(p, pNext);
   }
   return { gradNorm, params };
 }

@@ -20,6 +20,9 @@ const HEAVY = new Set(['attention_grad_q', 'attention_grad_k', 'attention_grad_v
 const KEEP_F32 = new Set(['sum', 'mean', 'max', 'logsumexp', 'cross_entropy', '_norm_stats', '_attn_stats', 'scatter_add',
   'layernorm_grad_w', 'layernorm2d_grad_w', 'rmsnorm_grad_w']);
 
+/** A multi-use elementwise value is recomputed in its consumers (not materialized) up to this size. */
+const RECOMPUTE_MAX_OPS = 6, RECOMPUTE_MAX_USES = 3;
+
 export const isLeaf = (n: Node): boolean => LEAVES.has(n.op);
 
 export function fusable(n: Node): boolean {
@@ -87,9 +90,20 @@ export function planFusion(order: readonly Node[], roots: ReadonlySet<Node>, sto
   // recompute exponentially.
   const refs = new Map<Node, number>();
   for (const n of order) for (const i of n.inputs) refs.set(i, (refs.get(i) ?? 0) + 1);
+  // ...unless n is a small elementwise expression over buffers: recomputing a few arithmetic ops in each
+  // consumer costs less than a kernel that writes the value and kernels that read it back (the optimizer's
+  // m̂, v̂ and clipped gradient feed several updates each). cost = ops a consumer recomputes, tree-expanded.
+  const costMemo = new Map<Node, number>();
+  const cost = (x: Node): number => {
+    if (M.has(x) || isLeaf(x) || x.op === 'scalar') return 0;
+    let c = costMemo.get(x);
+    if (c === undefined) { c = 1 + x.inputs.reduce((a, i) => a + cost(i), 0); costMemo.set(x, c); }
+    return c;
+  };
+  const recomputable = (x: Node): boolean => isPlainFusable(x.op) && (refs.get(x) ?? 0) <= RECOMPUTE_MAX_USES && cost(x) <= RECOMPUTE_MAX_OPS;
   for (const n of order) {
     if (M.has(n)) continue;
-    if ((refs.get(n) ?? 0) > 1 && !cheap(n)) M.add(n);
+    if ((refs.get(n) ?? 0) > 1 && !cheap(n) && !recomputable(n)) M.add(n);
   }
   for (const n of order) {
     if (!HEAVY.has(n.op)) continue;

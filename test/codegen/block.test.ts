@@ -17,7 +17,7 @@ beforeAll(async () => { dev = await openDevice(); });
 // head-merged), wo matmul + residual, rmsnorm, up matmul, gate matmul + silu·up, down matmul + residual.
 export const BLOCK_FWD_KERNELS = 10;
 // Forward recomputed in the step + loss + backward (attention stats + dq/dk/dv, norm stats, weight grads).
-export const BLOCK_STEP_KERNELS = 48;
+export const BLOCK_STEP_KERNELS = 46;
 
 const ar = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i);
 
