@@ -23,8 +23,9 @@ options:
   --sweep NAME     which sweep block (when the spec has several)
   --steps N        training steps per run (default: the spec's train block)
   --shots LIST     shot counts for the evaluation (default: the spec's eval block)
-  --train-seeds N  train each variant N times (seeds s, s+1, … from the spec's train seed) and report
-                   mean ± std over those runs (default 1)
+  --train-seeds N  train each variant N times (seeds s, s+1, … from the spec's train seed; runs in
+                   OUT/<params>/seed-<s>/) and report mean ± std over those runs; re-running with a larger
+                   N adds seeds to a finished sweep
   --seeds N        demonstration seeds (default: the spec's eval block)
   --limit N        evaluate the first N images / questions only
   --batch N        greedy prompts decoded together in the evaluation (default 8)
@@ -62,9 +63,9 @@ export async function run(argv: string[], io: IO): Promise<number> {
       if (v !== undefined && (!Number.isInteger(v) || (v as number) < 1)) throw new UserError(`--${n} must be a positive integer`);
     }
     const steps = flags.steps as number | undefined;
-    const nSeeds = (flags['train-seeds'] as number | undefined) ?? 1;
+    const nSeeds = flags['train-seeds'] as number | undefined;
     const seed0 = base.train?.seed ?? 0;
-    const trainSeeds = nSeeds > 1 ? Array.from({ length: nSeeds }, (_, k) => seed0 + k) : undefined;
+    const trainSeeds = nSeeds !== undefined ? Array.from({ length: nSeeds }, (_, k) => seed0 + k) : undefined;
     let shots: number[] | undefined;
     if (typeof flags.shots === 'string') {
       shots = flags.shots.split(',').map((s) => Number(s.trim()));

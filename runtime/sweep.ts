@@ -48,7 +48,7 @@ export interface VariantResult {
 }
 
 export interface SweepOptions {
-  /** Training seeds: each variant is trained once per seed (default: the spec's own seed, one run). */
+  /** Training seeds: each variant is trained once per seed, in <variant>/seed-<s>/ (default: the spec's seed, in <variant>/). */
   trainSeeds?: number[];
 }
 
@@ -99,8 +99,9 @@ export async function runSweep(sweep: SweepSpec, out: string, hooks: SweepHooks,
     const variantDir = path.join(out, v.slug);
     const runs: RunResult[] = [];
     for (const seed of seeds ?? [undefined]) {
-      const runDir = seeds && seeds.length > 1 ? path.join(variantDir, `seed-${seed}`) : variantDir;
-      const tag = `[${i + 1}/${variants.length}] ${v.name}${seeds && seeds.length > 1 ? ` seed ${seed}` : ''}`;
+      // With explicit seeds every run has a folder of its own, so a sweep can later be re-run with more seeds.
+      const runDir = seeds ? path.join(variantDir, `seed-${seed}`) : variantDir;
+      const tag = `[${i + 1}/${variants.length}] ${v.name}${seeds ? ` seed ${seed}` : ''}`;
       runs.push(await runOne(v, seed, runDir, tag, hooks, log));
     }
     results.push(aggregate(v, variantDir, runs));
