@@ -45,11 +45,13 @@ export type { GeneratorCompleterOptions } from './eval/run.js';
 export type { Completer, EvalData, EvalReport, EvalOptions, Task, Cell, Prediction } from './eval/run.js';
 export { ciderD, vqaAccuracy, vqaScore, greedy, sample, beamSearch } from './eval/index.js';
 export { readJsonFile, InputFileError } from './eval/index.js';
+export { measureGrounding, rotateImages, spreadImages } from './eval/grounding.js';
+export type { Grounding, GroundingOptions } from './eval/grounding.js';
 export type { CiderResult, VqaScore, VqaAnnotation, VqaPrediction, VqaQuestion } from './eval/index.js';
 
 // ── sweeps (one run per combination of a sweep block's axes) ───────────────────────────────────────────
-export { expandSweep, pickSweep, runSweep, resultsMarkdown, sweepCharts, writeReport } from './sweep.js';
-export type { Variant, VariantResult, SweepHooks, TrainSummary } from './sweep.js';
+export { expandSweep, pickSweep, runSweep, aggregate, resultsMarkdown, sweepCharts, writeReport } from './sweep.js';
+export type { Variant, VariantResult, RunResult, SweepHooks, SweepOptions, TrainSummary } from './sweep.js';
 
 // ── checkpoints (safetensors + JSON state, written atomically) ─────────────────────────────────────────
 export {
