@@ -11,7 +11,7 @@ import { bytesOf, type BufferKind, type Program, type ProgramBuffer, type Progra
 import { rewrite } from '../passes/rewrite.js';
 import { isLeaf, planFusion, storageRule, viewRoots, type FusionPlan } from '../passes/fusion.js';
 import { planMemory, type PlanValue } from '../passes/memory.js';
-import { emitCacheWriteInPlace, emitKernels, emitMap, type EmittedKernel } from './kernel.js';
+import { emitCacheWriteInPlace, emitKernels, emitMap, emitMapInPlace, type EmittedKernel } from './kernel.js';
 import { sameShape } from './expr.js';
 import { getOp } from '../ops/registry.js';
 
@@ -116,7 +116,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
   for (const [leaf, v] of rw.assigns) {
     if (v.op === 'cache_write' && v.inputs[0] === leaf && (plan.consumers.get(leaf) ?? []).length === 1) inPlace.set(v, leaf);
   }
-  const kernels: { k: EmittedKernel; node: Node; layout: (Node | 'out')[]; members: Node[] }[] = [];
+  let kernels: KernelEntry[] = [];
   const over: Node[] = [];
   for (const n of rw.order) {
     if (!plan.materialized.has(n) || isLeaf(n)) continue;
@@ -159,6 +159,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
     if (found.size) throw new Rebuild(found);
   }
   for (const [v, leaf] of ewInPlace ?? []) inPlace.set(v, leaf);
+  if (ewInPlace?.size) kernels = mergeInPlaceUpdates(kernels, ewInPlace, plan, limit, maxDim);
 
   // Buffers: leaves first (persistent), then values through the memory plan.
   const buffers: ProgramBuffer[] = [];
@@ -239,6 +240,42 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
     peakBytes: buffers.reduce((a, b) => a + b.bytes, 0),
     tempBytesUnplanned: tempUnplanned,
   };
+}
+
+interface KernelEntry { k: EmittedKernel; node: Node; layout: (Node | 'out')[]; members: Node[] }
+
+/**
+ * Consecutive in-place elementwise updates of the same size become one kernel (emitMapInPlace): AdamW's
+ * parameter, m and v updates, and small parameters' updates together. Allowed when the merged kernel stays
+ * under the binding limit and every leaf one update writes is read by the others only at its own index.
+ */
+function mergeInPlaceUpdates(kernels: KernelEntry[], inPlace: Map<Node, Node>, plan: FusionPlan, limit: number, maxDim: number): KernelEntry[] {
+  const out: KernelEntry[] = [];
+  let run: KernelEntry[] = [];
+  const buffersOf = (e: KernelEntry): Node[] => e.layout.map((b) => (b === 'out' ? inPlace.get(e.node)! : plan.bufferOf(b)));
+  const fits = (group: KernelEntry[]): boolean => {
+    if (new Set(group.flatMap(buffersOf)).size > limit) return false;
+    for (const w of group) {
+      const leaf = inPlace.get(w.node)!;
+      for (const r of group) if (r !== w && buffersOf(r).includes(leaf) && !alignedUse(r.node, leaf, plan)) return false;
+    }
+    return true;
+  };
+  const flush = (): void => {
+    if (run.length > 1) {
+      const values = run.map((e) => e.node);
+      const k = emitMapInPlace(values, values.map((v) => inPlace.get(v)!), plan, maxDim);
+      out.push({ k, node: values[values.length - 1]!, layout: k.layout, members: [...run.flatMap((e) => e.members), ...values.slice(0, -1)] });
+    } else out.push(...run);
+    run = [];
+  };
+  for (const e of kernels) {
+    if (!inPlace.has(e.node) || e.k.layout) { flush(); out.push(e); continue; }
+    if (run.length && (numel(e.node.shape) !== numel(run[0]!.node.shape) || !fits([...run, e]))) flush();
+    run.push(e);
+  }
+  flush();
+  return out;
 }
 
 function isFusableElementwise(n: Node): boolean {

@@ -57,6 +57,34 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   return { name, wgsl, workgroups: d.workgroups, bound: b.bound };
 }
 
+/**
+ * Several in-place elementwise updates of the same size in one kernel (an optimizer step: parameter, m and v).
+ * values[j] is assigned to leaves[j], whose buffer is bound read-write at binding j; every value is computed
+ * (reading the old leaves) before any is stored, so the updates see each other's old values, as when they
+ * ran one after another in schedule order with each leaf read at its own index only.
+ */
+export function emitMapInPlace(values: Node[], leaves: Node[], plan: PlanView, maxDim: number): EmittedKernel & { layout: Node[] } {
+  const k = values.length;
+  const sub = new Map<Node, string>();
+  leaves.forEach((l, j) => sub.set(l, plan.storage(l) === 'f16' ? `f32(out${j}[i])` : `out${j}[i]`));
+  const b = new Builder(plan, k, sub);
+  const roots = values.map((v) => b.compute(v));
+  const n = numel(values[0]!.shape);
+  const d = dispatch1d(n, WG, maxDim);
+  const f16 = b.usesF16() || leaves.some((l) => plan.storage(l) === 'f16');
+  const wgsl = `${header(f16)}${leaves.map((l, j) => outDecl(j, plan.storage(l), `out${j}`)).join('\n')}
+${b.decls()}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid;
+  if (i >= ${u(n)}) { return; }
+${roots.map((r, j) => `  let r${j} = ${r}(i);`).join('\n')}
+${leaves.map((l, j) => `  out${j}[i] = ${storeConv(plan.storage(l), `r${j}`)};`).join('\n')}
+}
+`;
+  return { name: `update${k}_inplace`, wgsl, workgroups: d.workgroups, bound: b.bound, layout: [...leaves, ...b.bound] };
+}
+
 /** Batch strides of a matmul operand, or null when its batch broadcast is not a single stride. */
 function batchStride(x: Node, batch: readonly number[]): number | null {
   const xb = x.shape.slice(0, -2);

@@ -21,7 +21,7 @@ const KEEP_F32 = new Set(['sum', 'mean', 'max', 'logsumexp', 'cross_entropy', '_
   'layernorm_grad_w', 'layernorm2d_grad_w', 'rmsnorm_grad_w']);
 
 /** A multi-use elementwise value is recomputed in its consumers (not materialized) up to this size. */
-const RECOMPUTE_MAX_OPS = 6, RECOMPUTE_MAX_USES = 3;
+const RECOMPUTE_MAX_OPS = 10, RECOMPUTE_MAX_USES = 3;
 
 export const isLeaf = (n: Node): boolean => LEAVES.has(n.op);
 
