@@ -155,18 +155,21 @@ export function emitAttentionGrad(n: Node, plan: PlanView, maxDim: number, swap 
   const b = new Builder(plan, 1);
   const [qN, kN, vN, , dON] = n.inputs as [Node, Node, Node, Node, Node];
   const sN = n.inputs[n.inputs.length - 1]!;
-  const q = b.load(qN), k = b.load(kN), v = b.load(vN), dO = b.load(dON), s = b.load(sN);
+  const which = n.op.slice(-1);
+  const needDs = which !== 'v';
+  // Bind only what the kernel reads: an unused binding would be missing from the pipeline's layout.
+  const q = b.load(qN), k = b.load(kN), v = needDs ? b.load(vN) : '', dO = b.load(dON), s = b.load(sN);
   b.decl(visibleFn(b, n, 5, d));
   const st = plan.storage(outNode);
-  const which = n.op.slice(-1);
-  // p_ij and dp_ij for query (bb, h, i) and key j; Δ_i from stats.
+  // p_ij (and, for dq and dk, dp_ij and ds_ij) for query (bb, h, i) and key j; lse_i and Δ_i from stats.
+  // dv needs only p: its kernel skips the dO·v dot product.
   const pd = `let qb = ${qRow(d, 'bb', 'h', 'i')};
     let kb = ${kvRow(d, 'bb', 'h', 'j')};
-    var sc = 0.0; var dp = 0.0;
-    for (var c = 0u; c < ${DN}; c++) { sc += f32(${q}(qb + c)) * f32(${k}(kb + c)); dp += f32(${dO}(qb + c)) * f32(${v}(kb + c)); }
+    var sc = 0.0;${needDs ? ' var dp = 0.0;' : ''}
+    for (var c = 0u; c < ${DN}; c++) { sc += f32(${q}(qb + c)) * f32(${k}(kb + c));${needDs ? ` dp += f32(${dO}(qb + c)) * f32(${v}(kb + c));` : ''} }
     let si = (bb * ${u(d.H)} + h) * ${u(d.Tq)} + i;
-    let p = exp(sc * ${f32lit(d.scale)} - ${s}(si * 2u));
-    let ds = p * (dp - ${s}(si * 2u + 1u)) * ${f32lit(d.scale)};`;
+    let p = exp(sc * ${f32lit(d.scale)} - ${s}(si * 2u));${needDs ? `
+    let ds = p * (dp - ${s}(si * 2u + 1u)) * ${f32lit(d.scale)};` : ''}`;
   let total: number, body: string;
   if (which === 'q') {
     total = d.B * d.H * d.Tq;
