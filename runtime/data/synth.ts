@@ -1,5 +1,5 @@
 // `mm data synth`: renders the synthetic world to disk in the formats the mixer and the evaluators read.
-// Train: captions.jsonl, interleaved.jsonl, text.txt, images/, scenes.jsonl. Held out: eval/ (COCO captions,
+// Train: captions.jsonl, interleaved.jsonl, text.txt, images/, scenes.jsonl. Held out: eval/ (text.jsonl, COCO captions,
 // VQA questions/annotations, images, scenes) and a disjoint few-shot demonstration pool (eval/pool_*.json).
 import { mkdirSync, writeFileSync, createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -93,6 +93,7 @@ export async function synth(o: SynthOptions): Promise<SynthSummary> {
 
   const evalSum = writeEval(o.out, '', evalScenes, rng);
   const poolSum = writeEval(o.out, 'pool_', pool, rng);
+  writeEvalText(o.out, seed, Math.max(20, Math.floor(nText / 20)), size);
   writeFileSync(join(o.out, 'eval', 'scenes.json'), JSON.stringify([...evalScenes, ...pool]));
   const summary: SynthSummary = {
     out: o.out, seed, size,
@@ -101,6 +102,15 @@ export async function synth(o: SynthOptions): Promise<SynthSummary> {
   };
   writeFileSync(join(o.out, 'synth.json'), JSON.stringify(summary, null, 2) + '\n');
   return summary;
+}
+
+/**
+ * eval/text.jsonl: held-out text-only documents for `mm eval`'s perplexity, from a stream of their own (so the
+ * training files are the same with or without it).
+ */
+export function writeEvalText(out: string, seed: number, n: number, size: number): void {
+  const rng = new Rng((seed * 131 + 0x5eed) >>> 0);
+  writeFileSync(join(out, 'eval', 'text.jsonl'), Array.from({ length: n }, () => JSON.stringify({ text: textDoc(rng, size) })).join('\n') + '\n');
 }
 
 /** COCO caption and official VQA files for one held-out split; file_name is relative to eval/. */

@@ -98,7 +98,8 @@ describe('synthetic world', () => {
 
   it('writes the documented layout', () => {
     for (const f of ['captions.jsonl', 'interleaved.jsonl', 'text.txt', 'scenes.jsonl', 'synth.json', 'eval/captions.json', 'eval/vqa_questions.json',
-      'eval/vqa_annotations.json', 'eval/pool_captions.json', 'eval/pool_vqa_questions.json', 'eval/pool_vqa_annotations.json', 'eval/scenes.json']) {
+      'eval/vqa_annotations.json', 'eval/pool_captions.json', 'eval/pool_vqa_questions.json', 'eval/pool_vqa_annotations.json', 'eval/scenes.json',
+      'eval/text.jsonl']) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     expect(readdirSync(join(dir, 'images'))).toHaveLength(300);
@@ -168,6 +169,13 @@ describe('synthetic world', () => {
     expect(docs.length).toBeGreaterThan(10);
     for (const c of COLORS) expect(text).toContain(c);
     for (const s of SHAPES) expect(text).toContain(s);
+  });
+
+  it('held-out text documents: 20 or more, from the same world, none a training document', () => {
+    const train = new Set(readFileSync(join(dir, 'text.txt'), 'utf8').split(/\n\s*\n/).map((d) => d.trim()));
+    const held = readFileSync(join(dir, 'eval/text.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text);
+    expect(held.length).toBeGreaterThanOrEqual(20);
+    for (const d of held) { expect(train.has(d.trim())).toBe(false); expect(d).toMatch(/picture|color|shape/); }
   });
 
   it('is deterministic by seed', async () => {
