@@ -144,17 +144,22 @@ export function memoryEstimate(spec: ResolvedSpec): MemoryEstimate {
   const k = d.moe?.topK ?? 1;
   const nMoe = moeLayers(d);
   // Saved per token and layer (flash attention keeps no T×T scores, only a log-sum-exp per head): the block
-  // input, norm outputs, q, k, v, attention output, the FFN's three hidden vectors; the logits, their softmax
-  // and their gradient (the largest term for a small model with a large vocabulary).
+  // input, norm outputs, q, k, v, attention output, the FFN's three hidden vectors; the logits and their
+  // gradient (the largest term for a small model with a large vocabulary; the softmax is recomputed inside the
+  // fused cross-entropy kernels).
   const perLayer = (moe: boolean): number => 8 * d.width + 4 * d.kvHeads * hd + d.heads + 3 * d.ffn * (moe ? k : 1);
-  const perToken = (d.depth - nMoe) * perLayer(false) + nMoe * perLayer(true) + 3 * d.vocab;
+  const perToken = (d.depth - nMoe) * perLayer(false) + nMoe * perLayer(true) + 2 * d.vocab;
   let perSeq = T * perToken;
   let inputs = micro * T * 16;                                    // tokens, targets, segments, image mask
   if (m.encoder) {
     const e = m.encoder;
     const Pn = (e.image / e.patch) ** 2;
     const images = Math.max(0, ...(spec.data?.sources ?? []).map((s) => s.maxImages));
-    const perImage = Pn * e.depth * (6 * e.width + e.heads * Pn + 2 * e.mlp) + Pn * e.width * 4;
+    let perImage = Pn * e.depth * (6 * e.width + e.heads * Pn + 2 * e.mlp) + Pn * e.width * 4;
+    const c = m.connector;
+    // C-Abstractor: each RegNet block saves ~14 maps of [hidden, grid] (convs, norms, SiLUs, SE gate, shortcut),
+    // one stage at the patch grid and one at the token grid.
+    if (c?.kind === 'c_abstractor') perImage += 14 * c.depth * (c.depth > 0 ? c.hidden : e.width) * (Pn + c.tokens) + e.width * Pn;
     perSeq += images * perImage;
     inputs += micro * images * (e.channels * e.image * e.image * 4 + (m.connector?.tokens ?? 0) * 4);
   }

@@ -84,8 +84,9 @@ describe('shipped specs', () => {
     const moe = checkFile(join(specsDir, 'ablations/tiny-moe-vs-dense.mm'), { overrides: { arch: 'moe' } }).value!;
     expect(moe.model.decoder.moe?.experts).toBe(4);
     expect(moe.origins['train.model']?.kind).toBe('override');
-    const res = checkFile(join(specsDir, 'ablations/tiny-resolution.mm'), { overrides: { res: '48', tokens: '16' } }).value!;
-    expect(res.model.encoder!.image).toBe(48);
+    expect(moe.model.decoder.ffn * moe.model.decoder.moe!.topK).toBe(arch.value!.model.decoder.ffn);   // equal active FFN width
+    const res = checkFile(join(specsDir, 'ablations/tiny-resolution.mm'), { overrides: { res: '64', tokens: '16' } }).value!;
+    expect(res.model.encoder!.image).toBe(64);
     expect(res.model.connector!.tokens).toBe(16);
   });
 
