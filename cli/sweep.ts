@@ -31,6 +31,7 @@ options:
   --batch N        greedy prompts decoded together in the evaluation (default 8)
   --data DIR       data set folder with eval/ (default: next to the spec's data files)
   --set k=v        override a spec param for every run (repeatable; not a swept one)
+  --report         train nothing: rewrite OUT/results.md and the charts from the runs already done
   --dry-run        list the runs and exit
   --cpu            train and evaluate on the CPU reference interpreter
   --json           print the results as JSON
@@ -40,7 +41,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
   try {
     const { flags, positional } = parseFlags(argv, {
       out: 'string', sweep: 'string', steps: 'number', 'train-seeds': 'number', shots: 'string', seeds: 'number', limit: 'number', batch: 'number', data: 'string',
-      set: 'list', 'dry-run': 'boolean', cpu: 'boolean', json: 'boolean', help: 'boolean',
+      set: 'list', report: 'boolean', 'dry-run': 'boolean', cpu: 'boolean', json: 'boolean', help: 'boolean',
     });
     if (flags.help) { io.stdout(USAGE); return 0; }
     if (positional.length !== 1) throw new UserError(`name one spec file\n\n${USAGE}`);
@@ -96,7 +97,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
         limit: flags.limit as number | undefined, batch: flags.batch as number | undefined, cpu: !!flags.cpu, out: path.join(runDir, 'eval.json'), log,
       })).report,
       log,
-    }, { trainSeeds });
+    }, { trainSeeds, reportOnly: !!flags.report });
     if (json) io.stdout(JSON.stringify({ sweep: sweep.name, out, results }));
     else io.stdout(`${resultsMarkdown(sweep, results)}\nwrote ${path.join(out, 'results.md')}${fs.existsSync(path.join(out, 'captioning.svg')) ? ` and charts in ${out}` : ''}`);
     return 0;

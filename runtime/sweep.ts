@@ -50,6 +50,8 @@ export interface VariantResult {
 export interface SweepOptions {
   /** Training seeds: each variant is trained once per seed, in <variant>/seed-<s>/ (default: the spec's seed, in <variant>/). */
   trainSeeds?: number[];
+  /** Train nothing: rewrite the report from the runs that are done (a partial sweep's table so far). */
+  reportOnly?: boolean;
 }
 
 export interface SweepHooks {
@@ -102,9 +104,10 @@ export async function runSweep(sweep: SweepSpec, out: string, hooks: SweepHooks,
       // With explicit seeds every run has a folder of its own, so a sweep can later be re-run with more seeds.
       const runDir = seeds ? path.join(variantDir, `seed-${seed}`) : variantDir;
       const tag = `[${i + 1}/${variants.length}] ${v.name}${seeds ? ` seed ${seed}` : ''}`;
+      if (opts.reportOnly && !fs.existsSync(path.join(runDir, DONE))) { log(`${tag}: not done (left out of the report)`); continue; }
       runs.push(await runOne(v, seed, runDir, tag, hooks, log));
     }
-    results.push(aggregate(v, variantDir, runs));
+    if (runs.length) results.push(aggregate(v, variantDir, runs));
     writeReport(sweep, results, out);
   }
   writeReport(sweep, results, out);

@@ -130,5 +130,10 @@ describe('runSweep', () => {
     seen.length = 0;
     await runSweep(one, out, hooks, { trainSeeds: [5, 6, 7] });
     expect(seen).toEqual([]);
+    // More seeds later, report only: nothing trains, the table covers the runs that are done.
+    const partial = await runSweep(one, out, hooks, { trainSeeds: [5, 6, 7, 8], reportOnly: true });
+    expect(seen).toEqual([]);
+    expect(partial.map((r) => r.runs!.length)).toEqual([3, 3]);
+    expect(fs.existsSync(path.join(out, 'res-32', 'seed-8'))).toBe(false);
   });
 });
