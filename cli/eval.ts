@@ -9,7 +9,7 @@ import { InputFileError } from '../runtime/eval/json-file.js';
 import { formatTable, generatorCompleter, loadEvalDir, runEval, type EvalReport, type Task } from '../runtime/eval/run.js';
 import { GenerateError } from '../runtime/generate.js';
 import { parseFlags, UserError, type IO } from './io.js';
-import { measureGrounding } from '../runtime/eval/grounding.js';
+import { captionPairs, measureGrounding } from '../runtime/eval/grounding.js';
 import { engineFactory, loadModelFiles, loadSpec } from './generate.js';
 
 const USAGE = `usage: mm eval SPEC --checkpoint DIR [options]
@@ -80,8 +80,7 @@ export async function evaluateCheckpoint(spec: ResolvedSpec, o: EvaluateOptions)
     throw e;
   } finally { completer.dispose(); }
   if (o.grounding !== false && data.captioning && spec.model.encoder && spec.data && spec.train) {
-    const cap = data.captioning;
-    const pairs = cap.queries.flatMap((q) => (cap.refs.get(String(q.id)) ?? [q.caption]).map((caption) => ({ id: q.id, image: q.image, caption })));
+    const pairs = captionPairs(data.captioning);
     o.log?.(`image use: scoring ${pairs.length} held-out caption pairs with right and rotated images`);
     report.grounding = await measureGrounding(spec, files.weights, files.tok, pairs, { factory: engineFactory(!!o.cpu, ['lm_loss']) });
   }

@@ -72,6 +72,14 @@ export class Executor {
     }
   }
 
+  /** The assigns that are not done in place: copies of the new values onto their leaves. */
+  private encodeAssigns(enc: GPUCommandEncoder): void {
+    for (const a of this.program.assigns) {
+      if (a.inPlace) continue;
+      enc.copyBufferToBuffer(this.buffers[a.value]!, 0, this.buffers[a.target]!, 0, this.program.buffers[a.target]!.bytes);
+    }
+  }
+
   /** Encodes and submits one step (does not wait). */
   run(): void {
     const enc = this.dev.device.createCommandEncoder({ label: 'step' });
@@ -82,10 +90,7 @@ export class Executor {
       pass.dispatchWorkgroups(k.workgroups[0], k.workgroups[1], k.workgroups[2]);
     });
     pass.end();
-    for (const a of this.program.assigns) {
-      if (a.inPlace) continue;
-      enc.copyBufferToBuffer(this.buffers[a.value]!, 0, this.buffers[a.target]!, 0, this.program.buffers[a.target]!.bytes);
-    }
+    this.encodeAssigns(enc);
     this.dev.device.queue.submit([enc.finish()]);
   }
 
@@ -110,10 +115,7 @@ export class Executor {
       pass.end();
     });
     sets.forEach((set, j) => enc.resolveQuerySet(set, 0, set.count, resolve, j * PER_SET * 16));
-    for (const a of this.program.assigns) {
-      if (a.inPlace) continue;
-      enc.copyBufferToBuffer(this.buffers[a.value]!, 0, this.buffers[a.target]!, 0, this.program.buffers[a.target]!.bytes);
-    }
+    this.encodeAssigns(enc);
     d.queue.submit([enc.finish()]);
     const ns = new BigUint64Array(await this.dev.read(resolve));
     resolve.destroy();

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResolvedSpec, SweepSpec } from '../compiler/semantics/spec.js';
 import type { Cell, EvalReport, Task } from './eval/run.js';
-import { meanStd } from './eval/run.js';
+import { fixed, meanStd } from './eval/run.js';
 import type { Grounding } from './eval/grounding.js';
 import { barChart } from './plot.js';
 
@@ -165,8 +165,6 @@ export function aggregate(variant: Variant, runDir: string, runs: RunResult[]): 
 }
 
 const TASKS: { task: Task; label: string }[] = [{ task: 'captioning', label: 'CIDEr' }, { task: 'vqa', label: 'VQA' }];
-/** toFixed without a minus sign on values that round to zero. */
-export const fixed = (x: number, d: number): string => (Math.abs(x) < 0.5 * 10 ** -d ? 0 : x).toFixed(d);
 const cell = (c: Cell | undefined): string => (c ? `${c.mean.toFixed(2)} ± ${c.std.toFixed(2)}` : '—');
 
 /** The shot counts that appear for a task across the results, ascending. */

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { checkFile } from '../compiler/language.js';
 import { Tokenizer } from '../runtime/data/tokenizer.js';
 import { loadCheckpoint, tensorToFloat32 } from '../runtime/checkpoint.js';
-import { measureGrounding } from '../runtime/eval/grounding.js';
+import { captionPairs, measureGrounding } from '../runtime/eval/grounding.js';
 import { loadEvalDir } from '../runtime/eval/run.js';
 import { gpuEngineFactory } from '../runtime/generate.js';
 import { trainRun } from '../runtime/train.js';
@@ -23,8 +23,7 @@ if (!process.argv.includes('--no-train')) trainLoss = (await trainRun(spec, { ou
 
 const ck = loadCheckpoint(out);
 const weights = new Map([...ck.tensors].map(([k, t]) => [k, tensorToFloat32(t)]));
-const cap = loadEvalDir(path.dirname(spec.data!.sources[0]!.path)).captioning!;
-const pairs = cap.queries.flatMap((q) => (cap.refs.get(String(q.id)) ?? []).map((caption) => ({ id: q.id, image: q.image, caption })));
+const pairs = captionPairs(loadEvalDir(path.dirname(spec.data!.sources[0]!.path)).captioning!);
 const g = await measureGrounding(spec, weights, Tokenizer.load(`${out}/tokenizer.json`), pairs, { factory: gpuEngineFactory({ outputs: ['lm_loss'] }) });
 console.log(JSON.stringify({ spec: specFile, steps: ck.step, lr: Number(lrArg), trainLoss, heldOutLoss: g.loss, shuffledImagesLoss: g.shuffledLoss, gap: g.gap, pairs: g.pairs }));
 process.exit(0);

@@ -11,7 +11,7 @@ import { bytesOf, type BufferKind, type Program, type ProgramBuffer, type Progra
 import { rewrite } from '../passes/rewrite.js';
 import { isLeaf, planFusion, storageRule, viewRoots, type FusionPlan } from '../passes/fusion.js';
 import { planMemory, type PlanValue } from '../passes/memory.js';
-import { emitCacheWriteInPlace, emitKernels, emitMap, emitMapInPlace, type EmittedKernel } from './kernel.js';
+import { emitCacheWriteInPlace, emitKernels, emitMapInPlace, type EmittedKernel } from './kernel.js';
 import { sameShape } from './expr.js';
 import { getOp } from '../ops/registry.js';
 
@@ -122,7 +122,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
     if (!plan.materialized.has(n) || isLeaf(n)) continue;
     const ew = ewInPlace?.get(n);
     const ks: EmittedKernel[] = inPlace.has(n) ? [emitCacheWriteInPlace(n, plan, maxDim)]
-      : ew ? [emitMap(n, plan, maxDim, `${n.op}_inplace`, ew)]
+      : ew ? [emitMapInPlace([n], [ew], plan, maxDim)]
       : emitKernels({ node: n, plan, caps: opts.caps, matmul: plan.epilogue.get(n), swapped: plan.swapped.get(n) });
     for (const [j, k] of ks.entries()) {
       const layout = k.layout ?? ['out', ...k.bound];
@@ -270,7 +270,7 @@ function mergeInPlaceUpdates(kernels: KernelEntry[], inPlace: Map<Node, Node>, p
     run = [];
   };
   for (const e of kernels) {
-    if (!inPlace.has(e.node) || e.k.layout) { flush(); out.push(e); continue; }
+    if (!inPlace.has(e.node)) { flush(); out.push(e); continue; }
     if (run.length && (numel(e.node.shape) !== numel(run[0]!.node.shape) || !fits([...run, e]))) flush();
     run.push(e);
   }

@@ -36,11 +36,8 @@ export interface KernelRequest {
 const WG = 64;
 
 /** The generic kernel: out[i] = v<node>(i) for every element. */
-export function emitMap(node: Node, plan: PlanView, maxDim: number, name = node.op, inPlaceOf?: Node): EmittedKernel {
-  // In place (an optimizer-style assign): the leaf is read from the output binding at the same index.
-  const sub = new Map<Node, string>();
-  if (inPlaceOf) sub.set(inPlaceOf, plan.storage(inPlaceOf) === 'f16' ? 'f32(out[i])' : 'out[i]');
-  const b = new Builder(plan, 1, sub);
+export function emitMap(node: Node, plan: PlanView, maxDim: number, name = node.op): EmittedKernel {
+  const b = new Builder(plan, 1);
   const root = b.compute(node);
   const n = numel(node.shape);
   const d = dispatch1d(n, WG, maxDim);
@@ -58,7 +55,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 }
 
 /**
- * Several in-place elementwise updates of the same size in one kernel (an optimizer step: parameter, m and v).
+ * In-place elementwise updates of the same size in one kernel (an optimizer-style assign; merged, AdamW's
+ * parameter, m and v).
  * values[j] is assigned to leaves[j], whose buffer is bound read-write at binding j; every value is computed
  * (reading the old leaves) before any is stored, so the updates see each other's old values, as when they
  * ran one after another in schedule order with each leaf read at its own index only.
@@ -82,7 +80,7 @@ ${roots.map((r, j) => `  let r${j} = ${r}(i);`).join('\n')}
 ${leaves.map((l, j) => `  out${j}[i] = ${storeConv(plan.storage(l), `r${j}`)};`).join('\n')}
 }
 `;
-  return { name: `update${k}_inplace`, wgsl, workgroups: d.workgroups, bound: b.bound, layout: [...leaves, ...b.bound] };
+  return { name: k === 1 ? `${values[0]!.op}_inplace` : `update${k}_inplace`, wgsl, workgroups: d.workgroups, bound: b.bound, layout: [...leaves, ...b.bound] };
 }
 
 /** Batch strides of a matmul operand, or null when its batch broadcast is not a single stride. */

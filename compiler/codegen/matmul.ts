@@ -74,6 +74,16 @@ export { hasSubgroupMatrix };
 // runs as SIMD lanes of one thread, so the fastest kernel measured (DAWN.md: 6.0 GFLOP/s vs 1.3 for a 64×64
 // shared-memory tile) has each invocation compute 4 rows × one vec4 of columns straight from storage.
 
+/** The software variants' shared start: bindings and loaders, the entry point, the tile and its first row m0. */
+function softwareHead(spec: MatmulSpec, g: ReturnType<typeof geometry>, wg: number, dispatch: [number, number, number], tilesM: number, tilesN: number, RM: number): string {
+  return `${prelude(spec, g)}
+${logicalLoaders(spec)}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
+  let m0 = tm * ${u(RM)};`;
+}
+
 function emitReg4(spec: MatmulSpec, caps: KernelCaps, wg: number, RM: number): MatmulKernel {
   const g = geometry(spec);
   const tilesN = Math.ceil(spec.N / (4 * wg)), tilesM = Math.ceil(spec.M / RM);
@@ -86,12 +96,7 @@ function emitReg4(spec: MatmulSpec, caps: KernelCaps, wg: number, RM: number): M
     ? [0, 1, 2, 3].flatMap((j) => [...Array(RM / 4).keys()].map((q) => `    let a${j}_${q} = aRow4(bi, k + ${j}u, m0 + ${4 * q}u);`))
     : rows.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`);
   const aElem = (r: number, j: number): string => (aByK ? `a${j}_${r >> 2}[${r & 3}]` : `a${r}[${j}]`);
-  const wgsl = `${prelude(spec, g)}
-${logicalLoaders(spec)}
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
-  let m0 = tm * ${u(RM)};
+  const wgsl = `${softwareHead(spec, g, wg, dispatch, tilesM, tilesN, RM)}
   let n0 = (tn * ${u(wg)} + li) * 4u;
 ${rows.map((r) => `  var c${r} = vec4<f32>(0.0);`).join('\n')}
   for (var k = 0u; k < ${u(spec.K)}; k += 4u) {
@@ -128,12 +133,7 @@ function emitLanes(spec: MatmulSpec, caps: KernelCaps, cfg: LanesCfg): MatmulKer
        ...[0, 1, 2, 3].flatMap((kk) => [
          ...C.map((c) => `    let b${c}_${kk} = bAt(bi, k + ${kk}u, n${c});`),
          ...R.flatMap((r) => C.map((c) => `    c${r}_${c} += a${r}[${kk}] * b${c}_${kk};`))])];
-  const wgsl = `${prelude(spec, g)}
-${logicalLoaders(spec)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
-  let m0 = tm * ${u(RM)};
+  const wgsl = `${softwareHead(spec, g, WG, dispatch, tilesM, tilesN, RM)}
 ${C.map((c) => `  let n${c} = tn * ${u(WG * CN)} + ${u(c * WG)} + li;`).join('\n')}
 ${R.flatMap((r) => C.map((c) => `  var c${r}_${c} = 0.0;`)).join('\n')}
   for (var k = 0u; k < ${u(spec.K)}; k += 4u) {

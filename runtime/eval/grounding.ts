@@ -35,6 +35,11 @@ export interface GroundingOptions {
   factory: (graph: Graph) => Promise<Engine>;
 }
 
+/** One (image, caption) pair per reference caption of each held-out image. */
+export function captionPairs(cap: { queries: readonly CaptionExample[]; refs: ReadonlyMap<string, string[]> }): CaptionExample[] {
+  return cap.queries.flatMap((q) => (cap.refs.get(String(q.id)) ?? [q.caption]).map((caption) => ({ id: q.id, image: q.image, caption })));
+}
+
 /** Images rotated by one slot: slot k gets image k+1 (mod the number present). */
 export function rotateImages(b: Batch, pixelsPerImage: number): Float32Array {
   const n = b.numImages, out = new Float32Array(b.images.length);

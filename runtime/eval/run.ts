@@ -58,6 +58,9 @@ export interface EvalReport {
   predictions: Partial<Record<Task, Record<string, Prediction[][]>>>;
 }
 
+/** toFixed without a minus sign on values that round to zero. */
+export const fixed = (x: number, d: number): string => (Math.abs(x) < 0.5 * 10 ** -d ? 0 : x).toFixed(d);
+
 export const meanStd = (xs: readonly number[]): { mean: number; std: number } => {
   const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const v = xs.length > 1 ? xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1) : 0;   // sample std
@@ -140,7 +143,7 @@ export function formatTable(r: EvalReport): string {
   if (r.perplexity) lines.push('', `held-out text perplexity: ${r.perplexity.value.toFixed(3)} (${r.perplexity.tokens} tokens)`);
   if (r.grounding) {
     const g = r.grounding;
-    lines.push('', `image use: held-out caption loss ${g.loss.toFixed(3)}, with images rotated ${g.shuffledLoss.toFixed(3)}, gap ${(Math.abs(g.gap) < 5e-4 ? 0 : g.gap).toFixed(3)} nats/token (${g.pairs} pairs)`);
+    lines.push('', `image use: held-out caption loss ${g.loss.toFixed(3)}, with images rotated ${g.shuffledLoss.toFixed(3)}, gap ${fixed(g.gap, 3)} nats/token (${g.pairs} pairs)`);
   }
   return lines.join('\n');
 }

@@ -1,5 +1,6 @@
 // Executor.profile: one GPU time per kernel from timestamp queries, and a profiled step is a real step (its
-// updates equal run()'s, bit for bit); `mm bench profile` reports kinds whose counts add up to the program.
+// updates equal run()'s, bit for bit except where atomics reorder a sum);
+// `mm bench profile` reports kinds whose counts add up to the program.
 
 import { describe, expect, it } from 'vitest';
 import { GpuEngine } from '../../runtime/gpu-engine.js';
@@ -23,7 +24,13 @@ describe('kernel profile', () => {
       expect(ms!.every((x) => Number.isFinite(x) && x >= 0)).toBe(true);
       expect(ms!.reduce((s, x) => s + x, 0)).toBeGreaterThan(0);
       expect(Array.from(await b.readOutput('loss'))).toEqual(Array.from(await a.readOutput('loss')));
-      for (const n of a.leafNames('param').slice(0, 4)) expect(Array.from(await b.readLeaf(n))).toEqual(Array.from(await a.readLeaf(n)));
+      // Every parameter equal bit for bit, but the embedding: its gradient is a scatter-add with atomics, whose
+      // summation order (so its last bits) differs from run to run even between two plain run()s.
+      for (const n of a.leafNames('param')) {
+        const x = await a.readLeaf(n), y = await b.readLeaf(n);
+        if (n !== 'decoder.embed') expect(Array.from(y), n).toEqual(Array.from(x));
+        else for (let i = 0; i < x.length; i++) expect(Math.abs(y[i]! - x[i]!), `${n}[${i}]`).toBeLessThan(1e-6);
+      }
     } finally { a.dispose(); b.dispose(); }
   });
 

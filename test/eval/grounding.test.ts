@@ -11,7 +11,7 @@ import { lowerTrain } from '../../compiler/lower/index.js';
 import { trainShape } from '../../compiler/compile.js';
 import { trainBpe } from '../../runtime/data/tokenizer.js';
 import type { Batch } from '../../runtime/data/batch.js';
-import { measureGrounding, rotateImages, spreadImages } from '../../runtime/eval/grounding.js';
+import { captionPairs, measureGrounding, rotateImages, spreadImages } from '../../runtime/eval/grounding.js';
 import { loadEvalDir } from '../../runtime/eval/run.js';
 import { cpuEngineFactory } from '../../runtime/generate.js';
 import { randomParams } from '../lower/harness.js';
@@ -45,7 +45,7 @@ train { data caps; batch 2; steps 10; schedule cosine { warmup 1 } }
   const spec = r.value!;
   const tok = trainBpe(['a red green blue yellow small circle'], 275);
   const cap = loadEvalDir(data).captioning!;
-  const pairs = cap.queries.flatMap((q) => cap.refs.get(String(q.id))!.map((caption) => ({ id: q.id, image: q.image, caption })));
+  const pairs = captionPairs(cap);
   const { graph } = lowerTrain(spec.model, trainShape(spec));
   const weights = (zeroConnector: boolean) => new Map([...randomParams(graph, 3, 0.5)].map(([k, v]) => [
     k, zeroConnector && k.startsWith('connector.') ? new Float32Array(v.length) : Float32Array.from(v),
