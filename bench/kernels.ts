@@ -9,9 +9,10 @@ import { gbps, gflops, repsFor, timePasses, type Timing } from './harness.js';
 import { destroy, encodeDispatch, operandLengths, pack, prepare, randomData, rng } from './matmul-check.js';
 import { addKernel, rmsnormKernel, softmaxKernel, copyKernel, type SimpleKernel } from './simple-kernels.js';
 import { openTfjs, type TfjsPeer } from './peers/tfjs.js';
+import { benchPrograms } from './programs.js';
 
 export interface BenchRow {
-  kind: 'matmul' | 'memory';
+  kind: 'matmul' | 'memory' | 'program';
   name: string;
   shape: string;
   unit: 'GFLOP/s' | 'GB/s';
@@ -161,6 +162,7 @@ export async function benchKernels(gpu: GpuDevice, opts: { quick: boolean; log: 
       ...(m.k.name === 'rmsnorm' ? { note: 'tfjs runs it as several kernels; bytes counted once (x in, y out)' } : {}) });
     opts.log(`${m.k.name} ${R}×${D}: ours ${ours.toFixed(2)}${peerRate ? `, tfjs ${peerRate.toFixed(2)}` : ''} GB/s`);
   }
+  rows.push(...await benchPrograms(gpu, peer, opts));
   peer?.dispose();
   return { date: new Date().toISOString(), device: `${gpu.caps.vendor} ${gpu.caps.device || gpu.caps.architecture} ${gpu.caps.description}`.trim(),
     software, tfjs: peer?.version ?? null, quick: opts.quick, rows };

@@ -7,7 +7,8 @@ export interface BenchIo { stdout: (s: string) => void; stderr: (s: string) => v
 
 const HELP = `usage: mm bench kernels|train [--json] [--quick]
        mm bench profile SPEC|CONFIG [--steps N] [--top K] [--f16] [--json]
-  kernels   matmul GFLOP/s and memory-bound GB/s: ours vs TensorFlow.js WebGPU, same device
+  kernels   matmul GFLOP/s, memory-bound GB/s, and attention and a transformer block forward + backward
+            (compiled programs): ours vs TensorFlow.js WebGPU, same device
   train     training tokens/s of LLaMA-style decoders (tiny, 20M; on a GPU also 5M, 58M, 134M): ours vs
             the same model in TensorFlow.js WebGPU, same device, same process
   profile   GPU time of each kernel of one training step (timestamp queries), by kernel kind and the

@@ -26,7 +26,9 @@ export async function openTfjs(gpu: GpuDevice): Promise<TfjsPeer> {
     held ??= create([]);
     Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: held }, configurable: true, writable: true });
   }
-  const tf: Tf = await import('@tensorflow/tfjs-core' as string);
+  // The union package, not tfjs-core alone: it registers the gradients tf.grads needs (the program rows).
+  const tfModule: Tf = await import('@tensorflow/tfjs' as string);
+  const tf: Tf = tfModule.default ?? tfModule;
   const webgpu: any = await import('@tensorflow/tfjs-backend-webgpu' as string);
   const WebGPUBackend = webgpu.WebGPUBackend ?? webgpu.default?.WebGPUBackend;
   // Importing the backend registers a factory that opens its own adapter: replace it with ours.

@@ -1,23 +1,36 @@
-// Fused attention, flash-attention style: no Tq×Tk matrix in memory. Forward: a workgroup takes QW queries
-// of one (batch, head); K/V tiles are staged in workgroup memory and each invocation keeps a running max,
-// sum and output row in registers. Backward: a stats kernel (lse_i, Δ_i = dO_i·o_i per query), then dq per
-// query and dk/dv per key (looping over the key's query group), probabilities recomputed from lse.
-// On software adapters the head-dim loops get a bound the shader compiler cannot see (DN): fully unrolled
-// they made LLVM (lavapipe) spend seconds per kernel.
+// Fused attention, flash-attention style: no Tq×Tk matrix in memory. Every kernel gives one invocation one
+// row (a query, or for dk/dv a key) and keeps that row's operands and accumulator in registers, while the
+// workgroup stages tiles of the other side (keys and values, or queries and dO) in workgroup memory, so each
+// staged row is read from global memory once per workgroup rather than once per invocation.
+//   forward  (query-major): running max, sum and output row over key tiles;
+//   stats    (query-major): lse_i and Δ_i = dO_i·o_i per query, for the backward;
+//   dq       (query-major): Σ_j ds_ij k_j over key tiles;
+//   dk / dv  (key-major):   Σ_i ds_ij q_i / Σ_i p_ij dO_i over query tiles (and over the key's head group);
+// probabilities are recomputed from lse. With a causal mask and no explicit query positions, key tiles past a
+// query block's last visible key (and query tiles before a key block's first viewer) are skipped: half the work.
+// Rows are held as vec4s when the head dim allows (type V, dot products with vdot): a quarter of the
+// instructions, and 16-byte workgroup-memory reads. On software adapters scalar head-dim loops get a bound the
+// shader compiler cannot see (DN): fully unrolled they made LLVM (lavapipe) spend seconds per kernel.
 
-import type { Node } from '../ir/node.js';
+import type { DType, Node } from '../ir/node.js';
 import { Builder, dispatch1d, f32lit, header, outDecl, storeConv, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
 
-interface Dims { B: number; H: number; Hkv: number; Tq: number; Tk: number; D: number; rep: number; scale: number }
+interface Dims { B: number; H: number; Hkv: number; Tq: number; Tk: number; D: number; rep: number; scale: number; W: number; DV: number }
 
 function dims(n: Node): Dims {
   const [q, k] = n.inputs as [Node, Node];
   const [B, H, Tq, D] = q.shape as [number, number, number, number];
   const [, Hkv, Tk] = k.shape as [number, number, number];
   const scale = typeof n.attrs.scale === 'number' ? n.attrs.scale : 1 / Math.sqrt(D);
-  return { B, H, Hkv, Tq, Tk, D, rep: H / Hkv, scale };
+  const W = D % 4 === 0 ? 4 : 1;                 // vector width of a row chunk
+  return { B, H, Hkv, Tq, Tk, D, rep: H / Hkv, scale, W, DV: D / W };
 }
+
+/** Rows per workgroup (one per invocation). */
+const ROWS = 32;
+/** Staged rows per tile: `arrays` D-wide f32 tiles (plus `extra` f32 per row) within the 16 KiB every device grants. */
+const tileRows = (D: number, arrays: number, extra = 0): number => Math.max(1, Math.min(32, Math.floor(16384 / ((arrays * D + extra) * 4))));
 
 /** `fn visible(b, i, j) -> bool` honouring segments, padding (kSeg < 0) and causality by position. */
 function visibleFn(b: Builder, n: Node, first: number, d: Dims): string {
@@ -35,183 +48,242 @@ function visibleFn(b: Builder, n: Node, first: number, d: Dims): string {
   return `fn visible(bb: u32, i: u32, j: u32) -> bool {\n  ${lines.join('\n  ')}\n}`;
 }
 
+/** Whether the head-dim loops get the hidden bound DN: scalar rows on software adapters (vec4 rows of up to 32
+ *  chunks unroll quickly there and run 1.6× faster unrolled). */
+const hideBound = (d: Dims, soft: boolean): boolean => soft && (d.W === 1 || d.DV > 32);
+
+/** Causal by index (no query positions): query i sees keys j ≤ i + (Tk − Tq), so tiles outside can be skipped. */
+const causalByIndex = (n: Node): boolean => n.attrs.causal === true && n.attrs.hasPos !== true;
+
 const kvRow = (d: Dims, bb: string, h: string, j: string): string => `((${bb} * ${u(d.Hkv)} + ${h} / ${u(d.rep)}) * ${u(d.Tk)} + ${j}) * ${u(d.D)}`;
 const qRow = (d: Dims, bb: string, h: string, i: string): string => `((${bb} * ${u(d.H)} + ${h}) * ${u(d.Tq)} + ${i}) * ${u(d.D)}`;
 /** Output row offset; `swap` writes [B, T, H, D] (the permute(0, 2, 1, 3) that merges heads, fused in). */
 const outRow = (swap: boolean, bb: string, h: string, i: string, Hn: number, T: number, D: number): string =>
   swap ? `((${bb} * ${u(T)} + ${i}) * ${u(Hn)} + ${h}) * ${u(D)}` : `((${bb} * ${u(Hn)} + ${h}) * ${u(T)} + ${i}) * ${u(D)}`;
 
-export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false): EmittedKernel {
-  const d = dims(n);
-  const DN = soft ? 'DN' : u(d.D);
-  const b = new Builder(plan, 1);
-  const [qN, kN, vN] = n.inputs as [Node, Node, Node];
-  const q = b.load(qN), k = b.load(kN), v = b.load(vN);
-  b.decl(visibleFn(b, n, 3, d));
-  const QW = 32;
-  const TILE = Math.max(1, Math.min(32, Math.floor(16384 / (2 * d.D * 4))));
-  const qBlocks = Math.ceil(d.Tq / QW);
-  const groups = d.B * d.H * qBlocks;
-  const disp = dispatch1d(groups, 1, maxDim);
-  const st = plan.storage(outNode);
-  const wgsl = `${header(b.usesF16() || st === 'f16')}${outDecl(0, st)}
-${b.decls()}
-${soft ? 'var<private> DN: u32;\n' : ''}var<workgroup> kt: array<f32, ${TILE * d.D}>;
-var<workgroup> vt: array<f32, ${TILE * d.D}>;
-@compute @workgroup_size(${QW})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  ${soft ? `DN = select(${u(d.D)}, 0u, arrayLength(&out) == 0u);` : ''}
+/** A V-typed chunk of a row read through load function `fn` at element offset `off` (W consecutive elements). */
+const chunk = (d: Dims, fn: string, off: string): string =>
+  d.W === 1 ? `f32(${fn}(${off}))` : `V(${[0, 1, 2, 3].map((t) => `f32(${fn}(${off}${t ? ` + ${t}u` : ''}))`).join(', ')})`;
+
+/** Statements writing chunk `val` (a V) to out at element offset `off`. */
+const storeChunk = (d: Dims, st: DType, off: string, val: string): string =>
+  d.W === 1 ? `out[${off}] = ${storeConv(st, val)};`
+    : `let w4 = ${val}; ${['x', 'y', 'z', 'w'].map((c, t) => `out[${off}${t ? ` + ${t}u` : ''}] = ${storeConv(st, `w4.${c}`)};`).join(' ')}`;
+
+/** Staging: TILE rows from `row0` into each V-typed array (chunk e of the tile), zero past `limit`. */
+function stage(d: Dims, T: number, row0: string, limit: number, tiles: { arr: string; row: (r: string) => string; fn: string }[]): string {
+  const reads = tiles.map((t) => `${t.arr}[e] = select(V(), ${chunk(d, t.fn, `${t.row('r')} + (e % ${u(d.DV)}) * ${u(d.W)}`)}, ok);`).join('\n      ');
+  return `    workgroupBarrier();
+    for (var e = lid; e < ${u(T * d.DV)}; e += ${u(ROWS)}) {
+      let r = min(${row0} + e / ${u(d.DV)}, ${u(limit - 1)});
+      let ok = ${row0} + e / ${u(d.DV)} < ${u(limit)};
+      ${reads}
+    }`;
+}
+
+/**
+ * The opening of every kernel: workgroup `g` → (bb, head, block of ROWS rows); this invocation's row, whether
+ * it is live, and its clamp (dead rows still stage tiles and meet the barriers). Names: h, i0, i, qi for the
+ * query-major kernels; hk, j0, j, kj for the key-major ones.
+ */
+function opening(d: Dims, soft: boolean, disp: { nx: number }, heads: number, T: number, [hN, r0, r, rc]: [string, string, string, string]): { pre: string; groups: number } {
+  const blocks = Math.ceil(T / ROWS);
+  const groups = d.B * heads * blocks;
+  const pre = `  ${hideBound(d, soft) ? `DN = select(${u(d.DV)}, 0u, arrayLength(&out) == 0u);` : ''}
   let g = wid.y * ${u(disp.nx)} + wid.x;
   if (g >= ${u(groups)}) { return; }
-  let bh = g / ${u(qBlocks)};
-  let bb = bh / ${u(d.H)};
-  let h = bh % ${u(d.H)};
-  let i = (g % ${u(qBlocks)}) * ${u(QW)} + lid;
-  let live = i < ${u(d.Tq)};
-  let qi = min(i, ${u(d.Tq - 1)});
-  var qv: array<f32, ${d.D}>;
-  var acc: array<f32, ${d.D}>;
-  for (var c = 0u; c < ${DN}; c++) { qv[c] = f32(${q}(${qRow(d, 'bb', 'h', 'qi')} + c)) * ${f32lit(d.scale)}; acc[c] = 0.0; }
+  let bb = g / ${u(blocks * heads)};
+  let ${hN} = (g / ${u(blocks)}) % ${u(heads)};
+  let ${r0} = (g % ${u(blocks)}) * ${u(ROWS)};
+  let ${r} = ${r0} + lid;
+  let live = ${r} < ${u(T)};
+  let ${rc} = min(${r}, ${u(T - 1)});`;
+  return { pre, groups };
+}
+
+/** Query-major opening, and the end of the keys the block's queries can see. */
+function queryMajor(d: Dims, n: Node, disp: { nx: number }, soft: boolean): { pre: string; keyEnd: string } {
+  const { pre } = opening(d, soft, disp, d.H, d.Tq, ['h', 'i0', 'i', 'qi']);
+  // The block's last query i0 + ROWS − 1 sees keys up to i0 + ROWS − 1 + (Tk − Tq).
+  const keyEnd = causalByIndex(n) ? `u32(clamp(i32(i0) + ${ROWS + d.Tk - d.Tq}i, 0i, ${d.Tk}i))` : u(d.Tk);
+  return { pre, keyEnd };
+}
+
+function frame(b: Builder, d: Dims, st: DType, soft: boolean, shared: string, body: string): string {
+  return `${header(b.usesF16() || st === 'f16')}${outDecl(0, st)}
+${b.decls()}
+alias V = ${d.W === 1 ? 'f32' : 'vec4<f32>'};
+fn vdot(a: V, b: V) -> f32 { return ${d.W === 1 ? 'a * b' : 'dot(a, b)'}; }
+${hideBound(d, soft) ? 'var<private> DN: u32;\n' : ''}${shared}
+@compute @workgroup_size(${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+${body}
+}
+`;
+}
+
+const tiles = (d: Dims, T: number, names: string[]): string => names.map((nm) => `var<workgroup> ${nm}: array<V, ${T * d.DV}>;`).join('\n');
+const queryGroups = (d: Dims): number => d.B * d.H * Math.ceil(d.Tq / ROWS);   // = opening(…, d.H, d.Tq).groups
+
+export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false): EmittedKernel {
+  return emitOnline(n, plan, maxDim, soft, true, swap, outNode);
+}
+
+/**
+ * The online-softmax pass over key tiles, shared by the forward (outputs, with value tiles) and the backward's
+ * per-query statistics (lse_i, Δ_i = dO_i·o_i) [B, H, Tq, 2], with lse = +big when no key is visible so that
+ * recomputed probabilities are 0.
+ */
+function emitOnline(n: Node, plan: PlanView, maxDim: number, soft: boolean, forward: boolean, swap = false, outNode: Node = n): EmittedKernel {
+  const d = dims(n);
+  const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
+  const b = new Builder(plan, 1);
+  const [qN, kN, vN, oN, dON] = n.inputs as [Node, Node, Node, Node, Node];
+  const q = b.load(qN), k = b.load(kN), v = forward ? b.load(vN) : '', o = forward ? '' : b.load(oN), dO = forward ? '' : b.load(dON);
+  b.decl(visibleFn(b, n, forward ? 3 : 5, d));
+  const TILE = tileRows(d.D, forward ? 2 : 1);
+  const groups = queryGroups(d);
+  const disp = dispatch1d(groups, 1, maxDim);
+  const st = forward ? plan.storage(outNode) : 'f32';
+  const { pre, keyEnd } = queryMajor(d, n, disp, soft);
+  const kRow = (r: string) => kvRow(d, 'bb', 'h', r);
+  const staged = forward ? [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row: kRow, fn: v }] : [{ arr: 'kt', row: kRow, fn: k }];
+  const body = `${pre}
+  let qb = ${qRow(d, 'bb', 'h', 'qi')};
+  var qv: array<V, ${d.DV}>;${forward ? `
+  var acc: array<V, ${d.DV}>;` : ''}
+  for (var c = 0u; c < ${DN}; c++) { qv[c] = ${chunk(d, q, `qb + c * ${u(d.W)}`)} * ${f32lit(d.scale)};${forward ? ' acc[c] = V();' : ''} }
   var m = ${f32lit(-Infinity)};
   var l = 0.0;
-  for (var j0 = 0u; j0 < ${u(d.Tk)}; j0 += ${u(TILE)}) {
-    workgroupBarrier();
-    for (var e = lid; e < ${u(TILE * d.D)}; e += ${u(QW)}) {
-      let j = j0 + e / ${u(d.D)};
-      var kv = 0.0; var vv = 0.0;
-      if (j < ${u(d.Tk)}) { let o = ${kvRow(d, 'bb', 'h', 'j')} + e % ${u(d.D)}; kv = f32(${k}(o)); vv = f32(${v}(o)); }
-      kt[e] = kv; vt[e] = vv;
-    }
+  let jEnd = ${keyEnd};
+  for (var j0 = 0u; j0 < jEnd; j0 += ${u(TILE)}) {
+${stage(d, TILE, 'j0', d.Tk, staged)}
     workgroupBarrier();
     for (var jj = 0u; jj < ${u(TILE)}; jj++) {
       let j = j0 + jj;
-      if (!live || j >= ${u(d.Tk)} || !visible(bb, qi, j)) { continue; }
+      if (!live || j >= jEnd || !visible(bb, qi, j)) { continue; }
       var s = 0.0;
-      for (var c = 0u; c < ${DN}; c++) { s += qv[c] * kt[jj * ${u(d.D)} + c]; }
+      for (var c = 0u; c < ${DN}; c++) { s += vdot(qv[c], kt[jj * ${u(d.DV)} + c]); }
       let mn = max(m, s);
       let corr = exp(m - mn);
       let p = exp(s - mn);
-      l = l * corr + p;
-      for (var c = 0u; c < ${DN}; c++) { acc[c] = acc[c] * corr + p * vt[jj * ${u(d.D)} + c]; }
+      l = l * corr + p;${forward ? `
+      for (var c = 0u; c < ${DN}; c++) { acc[c] = acc[c] * corr + p * vt[jj * ${u(d.DV)} + c]; }` : ''}
       m = mn;
     }
   }
   if (!live) { return; }
-  let inv = select(0.0, 1.0 / l, l > 0.0);
+${forward ? `  let inv = select(0.0, 1.0 / l, l > 0.0);
   let ob = ${outRow(swap, 'bb', 'h', 'i', d.H, d.Tq, d.D)};
-  for (var c = 0u; c < ${DN}; c++) { out[ob + c] = ${storeConv(st, 'acc[c] * inv')}; }
-}
-`;
-  return { name: 'attention', wgsl, workgroups: disp.workgroups, bound: b.bound };
-}
-
-/** Per-query (lse, Δ) [B, H, Tq, 2]; lse = +big when no key is visible, so recomputed p = 0. */
-function emitStats(n: Node, plan: PlanView, maxDim: number, soft: boolean): EmittedKernel {
-  const d = dims(n);
-  const DN = soft ? 'DN' : u(d.D);
-  const b = new Builder(plan, 1);
-  const [qN, kN, , oN, dON] = n.inputs as [Node, Node, Node, Node, Node];
-  const q = b.load(qN), k = b.load(kN), o = b.load(oN), dO = b.load(dON);
-  b.decl(visibleFn(b, n, 5, d));
-  const total = d.B * d.H * d.Tq;
-  const disp = dispatch1d(total, 64, maxDim);
-  const wgsl = `${header(b.usesF16())}${outDecl(0, 'f32')}
-${b.decls()}
-${soft ? 'var<private> DN: u32;\n' : ''}@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  ${soft ? `DN = select(${u(d.D)}, 0u, arrayLength(&out) == 0u);` : ''}
-  let t = (wid.y * ${u(disp.nx)} + wid.x) * 64u + lid;
-  if (t >= ${u(total)}) { return; }
-  let i = t % ${u(d.Tq)};
-  let h = (t / ${u(d.Tq)}) % ${u(d.H)};
-  let bb = t / ${u(d.Tq * d.H)};
-  let qb = ${qRow(d, 'bb', 'h', 'i')};
-  var m = ${f32lit(-Infinity)};
-  var l = 0.0;
-  for (var j = 0u; j < ${u(d.Tk)}; j++) {
-    if (!visible(bb, i, j)) { continue; }
-    let kb = ${kvRow(d, 'bb', 'h', 'j')};
-    var s = 0.0;
-    for (var c = 0u; c < ${DN}; c++) { s += f32(${q}(qb + c)) * f32(${k}(kb + c)); }
-    s *= ${f32lit(d.scale)};
-    let mn = max(m, s);
-    l = l * exp(m - mn) + exp(s - mn);
-    m = mn;
-  }
-  var delta = 0.0;
-  for (var c = 0u; c < ${DN}; c++) { delta += f32(${dO}(qb + c)) * f32(${o}(qb + c)); }
+  for (var c = 0u; c < ${DN}; c++) { ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'acc[c] * inv')} }` : `  var delta = 0.0;
+  for (var c = 0u; c < ${DN}; c++) { delta += vdot(${chunk(d, dO, `qb + c * ${u(d.W)}`)}, ${chunk(d, o, `qb + c * ${u(d.W)}`)}); }
+  let t = (bb * ${u(d.H)} + h) * ${u(d.Tq)} + i;
   out[t * 2u] = select(3.0e38, m + log(l), l > 0.0);
-  out[t * 2u + 1u] = delta;
-}
-`;
-  return { name: 'attention_stats', wgsl, workgroups: disp.workgroups, bound: b.bound };
+  out[t * 2u + 1u] = delta;`}`;
+  return { name: forward ? 'attention' : 'attention_stats', wgsl: frame(b, d, st, soft, tiles(d, TILE, forward ? ['kt', 'vt'] : ['kt']), body),
+    workgroups: disp.workgroups, bound: b.bound };
 }
 
 /** attention_grad_q/k/v with the stats node appended as the last input (see passes/rewrite.ts). */
 export function emitAttentionGrad(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false): EmittedKernel {
-  if (n.op === '_attn_stats') return emitStats(n, plan, maxDim, soft);
+  if (n.op === '_attn_stats') return emitOnline(n, plan, maxDim, soft, false);
+  return n.op === 'attention_grad_q' ? emitGradQ(n, plan, maxDim, swap, outNode, soft) : emitGradKV(n, plan, maxDim, swap, outNode, soft);
+}
+
+/** dq_i = scale · Σ_j p_ij (dp_ij − Δ_i) k_j, dp_ij = dO_i·v_j; key and value tiles staged. */
+function emitGradQ(n: Node, plan: PlanView, maxDim: number, swap: boolean, outNode: Node, soft: boolean): EmittedKernel {
   const d = dims(n);
-  const DN = soft ? 'DN' : u(d.D);
+  const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
   const b = new Builder(plan, 1);
   const [qN, kN, vN, , dON] = n.inputs as [Node, Node, Node, Node, Node];
   const sN = n.inputs[n.inputs.length - 1]!;
-  const which = n.op.slice(-1);
-  const needDs = which !== 'v';
-  // Bind only what the kernel reads: an unused binding would be missing from the pipeline's layout.
-  const q = b.load(qN), k = b.load(kN), v = needDs ? b.load(vN) : '', dO = b.load(dON), s = b.load(sN);
+  const q = b.load(qN), k = b.load(kN), v = b.load(vN), dO = b.load(dON), s = b.load(sN);
   b.decl(visibleFn(b, n, 5, d));
+  const TILE = tileRows(d.D, 2);
+  const groups = queryGroups(d);
+  const disp = dispatch1d(groups, 1, maxDim);
   const st = plan.storage(outNode);
-  // p_ij (and, for dq and dk, dp_ij and ds_ij) for query (bb, h, i) and key j; lse_i and Δ_i from stats.
-  // dv needs only p: its kernel skips the dO·v dot product.
-  const pd = `let qb = ${qRow(d, 'bb', 'h', 'i')};
-    let kb = ${kvRow(d, 'bb', 'h', 'j')};
-    var sc = 0.0;${needDs ? ' var dp = 0.0;' : ''}
-    for (var c = 0u; c < ${DN}; c++) { sc += f32(${q}(qb + c)) * f32(${k}(kb + c));${needDs ? ` dp += f32(${dO}(qb + c)) * f32(${v}(kb + c));` : ''} }
-    let si = (bb * ${u(d.H)} + h) * ${u(d.Tq)} + i;
-    let p = exp(sc * ${f32lit(d.scale)} - ${s}(si * 2u));${needDs ? `
-    let ds = p * (dp - ${s}(si * 2u + 1u)) * ${f32lit(d.scale)};` : ''}`;
-  let total: number, body: string;
-  if (which === 'q') {
-    total = d.B * d.H * d.Tq;
-    body = `  let i = t % ${u(d.Tq)};
-  let h = (t / ${u(d.Tq)}) % ${u(d.H)};
-  let bb = t / ${u(d.Tq * d.H)};
-  var acc: array<f32, ${d.D}>;
-  for (var j = 0u; j < ${u(d.Tk)}; j++) {
-    if (!visible(bb, i, j)) { continue; }
-    ${pd}
-    for (var c = 0u; c < ${DN}; c++) { acc[c] += ds * f32(${k}(kb + c)); }
-  }
-  let ob = ${outRow(swap, 'bb', 'h', 'i', d.H, d.Tq, d.D)};
-  for (var c = 0u; c < ${DN}; c++) { out[ob + c] = ${storeConv(st, 'acc[c]')}; }`;
-  } else {
-    total = d.B * d.Hkv * d.Tk;
-    const src = which === 'k' ? `ds * f32(${q}(qb + c))` : `p * f32(${dO}(qb + c))`;
-    body = `  let j = t % ${u(d.Tk)};
-  let hk = (t / ${u(d.Tk)}) % ${u(d.Hkv)};
-  let bb = t / ${u(d.Tk * d.Hkv)};
-  var acc: array<f32, ${d.D}>;
-  for (var r = 0u; r < ${u(d.rep)}; r++) {
-    let h = hk * ${u(d.rep)} + r;
-    for (var i = 0u; i < ${u(d.Tq)}; i++) {
-      if (!visible(bb, i, j)) { continue; }
-      ${pd}
-      for (var c = 0u; c < ${DN}; c++) { acc[c] += ${src}; }
+  const { pre, keyEnd } = queryMajor(d, n, disp, soft);
+  const kRow = (r: string) => kvRow(d, 'bb', 'h', r);
+  const body = `${pre}
+  let qb = ${qRow(d, 'bb', 'h', 'qi')};
+  var qv: array<V, ${d.DV}>;
+  var gv: array<V, ${d.DV}>;
+  var acc: array<V, ${d.DV}>;
+  for (var c = 0u; c < ${DN}; c++) { qv[c] = ${chunk(d, q, `qb + c * ${u(d.W)}`)}; gv[c] = ${chunk(d, dO, `qb + c * ${u(d.W)}`)}; acc[c] = V(); }
+  let si = (bb * ${u(d.H)} + h) * ${u(d.Tq)} + qi;
+  let lse = ${s}(si * 2u);
+  let delta = ${s}(si * 2u + 1u);
+  let jEnd = ${keyEnd};
+  for (var j0 = 0u; j0 < jEnd; j0 += ${u(TILE)}) {
+${stage(d, TILE, 'j0', d.Tk, [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row: kRow, fn: v }])}
+    workgroupBarrier();
+    for (var jj = 0u; jj < ${u(TILE)}; jj++) {
+      let j = j0 + jj;
+      if (!live || j >= jEnd || !visible(bb, qi, j)) { continue; }
+      var sc = 0.0; var dp = 0.0;
+      for (var c = 0u; c < ${DN}; c++) { sc += vdot(qv[c], kt[jj * ${u(d.DV)} + c]); dp += vdot(gv[c], vt[jj * ${u(d.DV)} + c]); }
+      let ds = exp(sc * ${f32lit(d.scale)} - lse) * (dp - delta) * ${f32lit(d.scale)};
+      for (var c = 0u; c < ${DN}; c++) { acc[c] += ds * kt[jj * ${u(d.DV)} + c]; }
     }
   }
-  let ob = ${outRow(swap, 'bb', 'hk', 'j', d.Hkv, d.Tk, d.D)};
-  for (var c = 0u; c < ${DN}; c++) { out[ob + c] = ${storeConv(st, 'acc[c]')}; }`;
-  }
-  const disp = dispatch1d(total, 64, maxDim);
-  const wgsl = `${header(b.usesF16() || st === 'f16')}${outDecl(0, st)}
-${b.decls()}
-${soft ? 'var<private> DN: u32;\n' : ''}@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  ${soft ? `DN = select(${u(d.D)}, 0u, arrayLength(&out) == 0u);` : ''}
-  let t = (wid.y * ${u(disp.nx)} + wid.x) * 64u + lid;
-  if (t >= ${u(total)}) { return; }
-${body}
+  if (!live) { return; }
+  let ob = ${outRow(swap, 'bb', 'h', 'i', d.H, d.Tq, d.D)};
+  for (var c = 0u; c < ${DN}; c++) { ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'acc[c]')} }`;
+  return { name: n.op, wgsl: frame(b, d, st, soft, tiles(d, TILE, ['kt', 'vt']), body), workgroups: disp.workgroups, bound: b.bound };
 }
-`;
-  return { name: n.op, wgsl, workgroups: disp.workgroups, bound: b.bound };
+
+/**
+ * dk_j = scale · Σ_{h in group, i} p_ij (dp_ij − Δ_i) q_i;  dv_j = Σ_{h in group, i} p_ij dO_i.
+ * One invocation per key (its k row, and for dk its v row, in registers); query and dO tiles with their
+ * (lse, Δ) staged. dv needs no dO·v product: its kernel binds no V.
+ */
+function emitGradKV(n: Node, plan: PlanView, maxDim: number, swap: boolean, outNode: Node, soft: boolean): EmittedKernel {
+  const d = dims(n);
+  const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
+  const isK = n.op === 'attention_grad_k';
+  const b = new Builder(plan, 1);
+  const [qN, kN, vN, , dON] = n.inputs as [Node, Node, Node, Node, Node];
+  const sN = n.inputs[n.inputs.length - 1]!;
+  // Bind only what the kernel reads: an unused binding would be missing from the pipeline's layout.
+  const q = b.load(qN), k = b.load(kN), v = isK ? b.load(vN) : '', dO = b.load(dON), s = b.load(sN);
+  b.decl(visibleFn(b, n, 5, d));
+  const TILE = tileRows(d.D, 2, 2);
+  const groups = d.B * d.Hkv * Math.ceil(d.Tk / ROWS);
+  const disp = dispatch1d(groups, 1, maxDim);
+  const st = plan.storage(outNode);
+  // Key j is seen by queries i ≥ j − (Tk − Tq): the block's first key j0 bounds where query tiles start.
+  const iStart = causalByIndex(n) ? `u32(max(i32(j0) - ${d.Tk - d.Tq}i, 0i))` : '0u';
+  const qr = (r: string) => qRow(d, 'bb', 'h', r);
+  const body = `${opening(d, soft, disp, d.Hkv, d.Tk, ['hk', 'j0', 'j', 'kj']).pre}
+  let kb = ${kvRow(d, 'bb', `hk * ${u(d.rep)}`, 'kj')};
+  var kv: array<V, ${d.DV}>;${isK ? `\n  var vv: array<V, ${d.DV}>;` : ''}
+  var acc: array<V, ${d.DV}>;
+  for (var c = 0u; c < ${DN}; c++) { kv[c] = ${chunk(d, k, `kb + c * ${u(d.W)}`)} * ${f32lit(d.scale)};${isK ? ` vv[c] = ${chunk(d, v, `kb + c * ${u(d.W)}`)};` : ''} acc[c] = V(); }
+  let iStart = ${iStart};
+  for (var r = 0u; r < ${u(d.rep)}; r++) {
+    let h = hk * ${u(d.rep)} + r;
+    for (var i0 = iStart; i0 < ${u(d.Tq)}; i0 += ${u(TILE)}) {
+${stage(d, TILE, 'i0', d.Tq, [{ arr: 'qt', row: qr, fn: q }, { arr: 'gt', row: qr, fn: dO }])}
+      for (var e = lid; e < ${u(2 * TILE)}; e += ${u(ROWS)}) {
+        let si = (bb * ${u(d.H)} + h) * ${u(d.Tq)} + min(i0 + e / 2u, ${u(d.Tq - 1)});
+        lt[e] = ${s}(si * 2u + e % 2u);
+      }
+      workgroupBarrier();
+      for (var ii = 0u; ii < ${u(TILE)}; ii++) {
+        let i = i0 + ii;
+        if (!live || i >= ${u(d.Tq)} || !visible(bb, i, kj)) { continue; }
+        var sc = 0.0;${isK ? ' var dp = 0.0;' : ''}
+        for (var c = 0u; c < ${DN}; c++) { sc += vdot(qt[ii * ${u(d.DV)} + c], kv[c]);${isK ? ` dp += vdot(gt[ii * ${u(d.DV)} + c], vv[c]);` : ''} }
+        let p = exp(sc - lt[ii * 2u]);
+        ${isK ? `let ds = p * (dp - lt[ii * 2u + 1u]) * ${f32lit(d.scale)};
+        for (var c = 0u; c < ${DN}; c++) { acc[c] += ds * qt[ii * ${u(d.DV)} + c]; }` : `for (var c = 0u; c < ${DN}; c++) { acc[c] += p * gt[ii * ${u(d.DV)} + c]; }`}
+      }
+    }
+  }
+  if (!live) { return; }
+  let ob = ${outRow(swap, 'bb', 'hk', 'j', d.Hkv, d.Tk, d.D)};
+  for (var c = 0u; c < ${DN}; c++) { ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'acc[c]')} }`;
+  const shared = `${tiles(d, TILE, ['qt', 'gt'])}\nvar<workgroup> lt: array<f32, ${2 * TILE}>;`;
+  return { name: n.op, wgsl: frame(b, d, st, soft, shared, body), workgroups: disp.workgroups, bound: b.bound };
 }

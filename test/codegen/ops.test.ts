@@ -163,6 +163,26 @@ describe('attention', () => {
     await check(dev, g, out(g, items), feeds);
   });
 
+  it('attention backward across several tiles: Tq < Tk (causal offset), cross-attention, query positions', async () => {
+    // 70 keys and 45 queries span three key tiles and two query blocks, so the causal tile skipping
+    // (key block starts not aligned with query tiles) and the partial last tiles are both exercised.
+    const g = new Graph();
+    const B = 1, H = 4, Hkv = 2, Tq = 45, Tk = 70, D = 16;
+    const q = g.input('q', [B, H, Tq, D]), k = g.input('k', [B, Hkv, Tk, D]), v = g.input('v', [B, Hkv, Tk, D]);
+    const dO = g.input('dO', [B, H, Tq, D]);
+    const items: Record<string, Node> = {};
+    for (const [name, causal] of [['causal', true], ['cross', false]] as const) {
+      const o = g.attention(q, k, v, { causal });
+      items[`${name}_o`] = o;
+      for (const w of ['q', 'k', 'v']) items[`${name}_d${w}`] = g.op(`attention_grad_${w}`, [q, k, v, o, dO], o.attrs);
+    }
+    const qp = g.input('qp', [Tq], 'i32');
+    const op = g.attention(q, k, v, { causal: true, qPos: qp });
+    for (const w of ['q', 'k', 'v']) items[`pos_d${w}`] = g.op(`attention_grad_${w}`, [q, k, v, op, dO, qp], op.attrs);
+    const feeds = randomFeeds(g, 5, 4, { qp: Float64Array.from({ length: Tq }, (_, i) => (i * 37) % Tk) });
+    await check(dev, g, out(g, items), feeds);
+  });
+
   it('KV cache: cache_write in place (assign) and cache_read', async () => {
     const g = new Graph();
     const cache = g.state('cache', [1, 2, 8, 4]);
