@@ -196,7 +196,7 @@ export function emitKernels(req: KernelRequest): EmittedKernel[] {
 export function emitKernel(req: KernelRequest): EmittedKernel {
   const { node, plan, caps } = req;
   const maxDim = caps.limits.maxComputeWorkgroupsPerDimension;
-  const env = { maxDim, subgroups: caps.subgroups };
+  const env = { maxDim, subgroups: caps.subgroups, software: caps.software };
   if (req.matmul) return emitMatmulNode(req, req.matmul);
   if (req.swapped) {
     const a = req.swapped;

@@ -24,7 +24,7 @@ export type MatmulVariantName = 'reg4' | 'lanes' | 'tiled' | 'sgmat';
 /** Overrides for tests, the benchmark and the autotuner; normal callers pass none. */
 export interface MatmulOptions {
   variant?: MatmulVariantName;
-  /** reg4: invocations per workgroup (each computes reg4Rows rows × 4 columns; default 8 and 4). */
+  /** reg4: invocations per workgroup (each computes reg4Rows rows × 4 columns; default 8, and 8 rows when M ≥ 32 else 4). */
   reg4Workgroup?: number;
   reg4Rows?: number;
   /** lanes: invocations per workgroup, rows and columns per invocation. */
@@ -39,7 +39,7 @@ export function emitMatmul(spec: MatmulSpec, caps: KernelCaps, opts: MatmulOptio
   extraBindingsFit(spec, caps);
   const variant = opts.variant ?? chooseVariant(spec, caps);
   switch (variant) {
-    case 'reg4': return emitReg4(spec, caps, opts.reg4Workgroup ?? 8, opts.reg4Rows ?? 4);
+    case 'reg4': return emitReg4(spec, caps, opts.reg4Workgroup ?? 8, opts.reg4Rows ?? defaultReg4Rows(spec));
     case 'lanes': return emitLanes(spec, caps, opts.lanes ?? { WG: 8, RM: 8, CN: 4 });
     case 'tiled': return emitTiled(spec, caps, opts.tile ?? chooseTile(spec, caps));
     case 'sgmat': return emitSgmat(spec, caps, opts.sgmat);
@@ -47,6 +47,12 @@ export function emitMatmul(spec: MatmulSpec, caps: KernelCaps, opts: MatmulOptio
 }
 
 /** The heuristic (the autotuner in bench/ can override it per adapter and shape). */
+/**
+ * llvmpipe, f32, block-sized shapes (256–704, plain and A-transposed): 8 rows per invocation ran 6.6–7.9
+ * GFLOP/s where 4 rows ran 5.2–6.5 (bench/RESULTS.md); a short M keeps 4 so few rows are wasted.
+ */
+const defaultReg4Rows = (spec: MatmulSpec): number => (spec.M >= 32 ? 8 : 4);
+
 export function chooseVariant(spec: MatmulSpec, caps: KernelCaps): MatmulVariantName {
   // llvmpipe, f32 (bench/RESULTS.md): with B transposed, lanes (8 rows × 4 columns, 8 invocations) ran
   // 5.7-7.6 GFLOP/s where reg4 ran 2.7-4.6; with B in place reg4 stays ahead.
