@@ -1,43 +1,19 @@
 // A small matmul autotuner: times the candidate configurations for one shape on one adapter, keeps the fastest,
-// and remembers it in a JSON cache keyed by adapter and shape (default ~/.cache/mm/matmul-tune.json), so a later
-// run (or the executor, through `lookupTuned`) can emit the tuned kernel without timing anything.
+// and remembers it in the tuning table keyed by adapter and shape (runtime/tuning.ts), which every later
+// compilation for that adapter consults (tunedKernelCaps), so no run times anything twice.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 import type { GpuDevice } from '../runtime/device.js';
 import { kernelCaps, type KernelCaps } from '../compiler/codegen/caps.js';
-import { emitMatmul, type MatmulOptions, type MatmulSpec } from '../compiler/codegen/matmul.js';
+import { emitMatmul, tuningKey, type MatmulOptions, type MatmulShape, type MatmulSpec } from '../compiler/codegen/matmul.js';
+import type { Program } from '../compiler/codegen/program.js';
+import { adapterKey, readTuning, tuningStorePath, writeTuning, type TuneEntry } from '../runtime/tuning.js';
 import { timeMatmul } from './kernels.js';
 
-export interface TuneEntry { options: MatmulOptions; variant: string; ms: number; date: string; tried: { variant: string; ms: number }[] }
-type Cache = Record<string, Record<string, TuneEntry>>;
-
-export const defaultCachePath = (): string => join(homedir(), '.cache', 'mm', 'matmul-tune.json');
-
-export function adapterKey(c: { vendor: string; device?: string; architecture?: string; description?: string }): string {
-  return [c.vendor, c.device ?? '', c.architecture ?? '', c.description ?? ''].join('|');
-}
-
-export function shapeKey(s: MatmulSpec): string {
-  return `${s.batch}x${s.M}x${s.N}x${s.K}${s.transA ? ' At' : ''}${s.transB ? ' Bt' : ''} ` +
-    `sa${s.aBatchStride} sb${s.bBatchStride} ${s.inType}>${s.outType}${s.epilogue ? ` +${s.epilogue.extraBindings}` : ''}`;
-}
-
-function readCache(path: string): Cache {
-  try { return JSON.parse(readFileSync(path, 'utf8')) as Cache; } catch { return {}; }
-}
-
-function writeCache(path: string, cache: Cache): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;          // write then rename: a concurrent reader never sees half a file
-  writeFileSync(tmp, JSON.stringify(cache, null, 1));
-  renameSync(tmp, path);
-}
+export { adapterKey, type TuneEntry };
 
 /** The tuned options for this adapter and shape, if a previous run stored them (no device needed). */
-export function lookupTuned(adapter: string, spec: MatmulSpec, cachePath = defaultCachePath()): MatmulOptions | null {
-  return readCache(cachePath)[adapter]?.[shapeKey(spec)]?.options ?? null;
+export function lookupTuned(adapter: string, spec: MatmulSpec, cachePath = tuningStorePath()): MatmulOptions | null {
+  return readTuning(cachePath)[adapter]?.[tuningKey(spec)]?.options ?? null;
 }
 
 /** Configurations worth timing on this adapter (the heuristic's own choice first). */
@@ -58,9 +34,9 @@ export function candidates(spec: MatmulSpec, caps: KernelCaps): MatmulOptions[] 
 /** Times every candidate (or returns the cached winner) and stores the fastest. */
 export async function autotune(gpu: GpuDevice, spec: MatmulSpec, opts: { cachePath?: string; targetMs?: number; force?: boolean; log?: (s: string) => void } = {}):
   Promise<TuneEntry & { cached: boolean }> {
-  const path = opts.cachePath ?? defaultCachePath();
-  const adapter = adapterKey(gpu.caps), key = shapeKey(spec);
-  const hit = readCache(path)[adapter]?.[key];
+  const path = opts.cachePath ?? tuningStorePath();
+  const adapter = adapterKey(gpu.caps), key = tuningKey(spec);
+  const hit = readTuning(path)[adapter]?.[key];
   if (hit && !opts.force) return { ...hit, cached: true };
   const caps = kernelCaps(gpu.caps);
   const tried: { variant: string; ms: number }[] = [];
@@ -76,8 +52,43 @@ export async function autotune(gpu: GpuDevice, spec: MatmulSpec, opts: { cachePa
   }
   if (!best) throw new Error(`autotune: no matmul candidate ran for ${key}`);
   const entry: TuneEntry = { ...best, date: new Date().toISOString(), tried };
-  const cache = readCache(path);                     // re-read: another process may have tuned other shapes meanwhile
+  const cache = readTuning(path);                    // re-read: another process may have tuned other shapes meanwhile
   (cache[adapter] ??= {})[key] = entry;
-  writeCache(path, cache);
+  writeTuning(path, cache);
   return { ...entry, cached: false };
+}
+
+export interface TuneRow { key: string; kernels: number; defaultVariant: string; defaultMs: number; variant: string; ms: number; cached: boolean }
+
+/**
+ * Tunes every distinct matmul shape of a compiled program (its kernels' `matmul` shapes) and stores the
+ * winners: the next compilation for this adapter uses them. Rows give the heuristic's choice beside the best.
+ */
+export async function tuneProgram(gpu: GpuDevice, program: Program, opts: { cachePath?: string; force?: boolean; targetMs?: number; log?: (s: string) => void } = {}): Promise<TuneRow[]> {
+  const byKey = new Map<string, { shape: MatmulShape; kernels: number }>();
+  for (const k of program.kernels) {
+    if (!k.matmul) continue;
+    const key = tuningKey(k.matmul);
+    const e = byKey.get(key);
+    if (e) e.kernels++; else byKey.set(key, { shape: k.matmul, kernels: 1 });
+  }
+  const rows: TuneRow[] = [];
+  for (const [key, { shape, kernels }] of byKey) {
+    const { epilogueBindings: _, ...plain } = shape;
+    const r = await autotune(gpu, { ...plain, name: 'tune' }, { cachePath: opts.cachePath, force: opts.force, targetMs: opts.targetMs });
+    const first = r.tried[0] ?? { variant: r.variant, ms: r.ms };    // candidates() puts the heuristic's choice first
+    rows.push({ key, kernels, defaultVariant: first.variant, defaultMs: first.ms, variant: r.variant, ms: r.ms, cached: r.cached });
+    opts.log?.(`${key}: ${first.variant} ${first.ms.toFixed(3)} ms → ${r.variant} ${r.ms.toFixed(3)} ms${r.cached ? ' (stored earlier)' : ''}`);
+  }
+  return rows;
+}
+
+export function formatTune(rows: TuneRow[], path: string): string {
+  const lines = ['| matmul shape | kernels | heuristic | ms | tuned | ms | gain |', '|---|---|---|---|---|---|---|'];
+  for (const r of rows) {
+    lines.push(`| ${r.key} | ${r.kernels} | ${r.defaultVariant} | ${r.defaultMs.toFixed(3)} | ${r.variant} | ${r.ms.toFixed(3)} | ${(r.defaultMs / r.ms).toFixed(2)}×${r.cached ? ' (stored earlier)' : ''} |`);
+  }
+  const before = rows.reduce((a, r) => a + r.defaultMs * r.kernels, 0), after = rows.reduce((a, r) => a + r.ms * r.kernels, 0);
+  lines.push('', `matmul time per step: ${before.toFixed(2)} ms with the heuristic, ${after.toFixed(2)} ms tuned (${(before / Math.max(after, 1e-9)).toFixed(2)}×); stored in ${path}`);
+  return lines.join('\n');
 }

@@ -7,6 +7,7 @@ export interface BenchIo { stdout: (s: string) => void; stderr: (s: string) => v
 
 const HELP = `usage: mm bench kernels|train [--json] [--quick]
        mm bench profile SPEC|CONFIG [--steps N] [--top K] [--f16] [--json]
+       mm bench tune SPEC|CONFIG [--f16] [--force] [--json]
   kernels   matmul GFLOP/s, memory-bound GB/s, and attention and a transformer block forward + backward
             (compiled programs): ours vs TensorFlow.js WebGPU, same device
   train     training tokens/s of LLaMA-style decoders (tiny, 20M; on a GPU also 5M, 58M, 134M): ours vs
@@ -14,6 +15,9 @@ const HELP = `usage: mm bench kernels|train [--json] [--quick]
   profile   GPU time of each kernel of one training step (timestamp queries), by kernel kind and the
             slowest kernels, beside the step's wall time; of a spec's model (SPEC.mm, random inputs) or a
             decoder configuration (tiny, 20M, 5M, 58M, 134M)
+  tune      time the candidate kernels of every matmul shape in a training step and store the fastest per
+            adapter (~/.cache/mm/matmul-tune.json, or MM_TUNING=FILE); later compilations use them
+            (MM_TUNING=off ignores the table); --force re-times shapes already stored
   --json    machine-readable output on stdout
   --quick   fewer shapes and samples (about 2 minutes on lavapipe; train: the tiny model only)
   --steps N profiled steps to average (default 3);  --top K  slowest kernels listed (default 15)
@@ -34,8 +38,8 @@ export async function run(argv: string[], io: BenchIo): Promise<number> {
   const flags = new Set(rest.filter((a) => a.startsWith('-')));
   const args = rest.filter((a) => !a.startsWith('-'));
   if (flags.has('--help') || flags.has('-h')) { io.stdout(HELP); return 0; }
-  const unknown = [...flags].filter((f) => !['--json', '--quick', '--f16'].includes(f));
-  const okArgs = args[0] === 'profile' ? args.length === 2 : args.length === 1 && ['kernels', 'train'].includes(args[0]!);
+  const unknown = [...flags].filter((f) => !['--json', '--quick', '--f16', '--force'].includes(f));
+  const okArgs = args[0] === 'profile' || args[0] === 'tune' ? args.length === 2 : args.length === 1 && ['kernels', 'train'].includes(args[0]!);
   if (unknown.length > 0 || !okArgs) {
     io.stderr(`${unknown.length ? `unknown option ${unknown[0]}\n` : ''}${HELP}`);
     return 1;
@@ -48,15 +52,31 @@ export async function run(argv: string[], io: BenchIo): Promise<number> {
       if (e instanceof NoAdapterError) { io.stderr(e.message); return 1; }
       throw e;
     }
+    let spec;
+    if ((args[0] === 'profile' || args[0] === 'tune') && args[1]!.endsWith('.mm')) {
+      const { checkFile, renderDiagnostics } = await import('../compiler/index.js');
+      const r = checkFile(args[1]!);
+      if (!r.value || r.diagnostics.some((d) => d.severity === 'error')) { io.stderr(renderDiagnostics(r.diagnostics, r.sources, { color: false })); return 1; }
+      spec = r.value;
+    }
+    if (args[0] === 'tune') {
+      const { profileTarget } = await import('../bench/profile.js');
+      const { tuneProgram, formatTune } = await import('../bench/autotune.js');
+      const { render } = await import('../compiler/compile.js');
+      const { kernelCaps } = await import('../compiler/codegen/caps.js');
+      const { tuningStorePath } = await import('../runtime/tuning.js');
+      let target;
+      try { target = profileTarget(spec ?? args[1]!); } catch (e) {
+        if (/unknown configuration/.test((e as Error).message)) { io.stderr(`mm bench: ${(e as Error).message}`); return 1; }
+        throw e;
+      }
+      const program = render(target.graph, ['loss', 'grad_norm'], kernelCaps(gpu.caps), flags.has('--f16') ? 'f16' : 'f32');
+      const rows = await tuneProgram(gpu, program, { force: flags.has('--force'), log: (s) => { if (!json) io.stderr(s); } });
+      io.stdout(json ? JSON.stringify({ device: gpu.caps.description || gpu.caps.device, path: tuningStorePath(), rows }, null, 2) : formatTune(rows, tuningStorePath()));
+      return 0;
+    }
     if (args[0] === 'profile') {
       const target = args[1]!;
-      let spec;
-      if (target.endsWith('.mm')) {
-        const { checkFile, renderDiagnostics } = await import('../compiler/index.js');
-        const r = checkFile(target);
-        if (!r.value || r.diagnostics.some((d) => d.severity === 'error')) { io.stderr(renderDiagnostics(r.diagnostics, r.sources, { color: false })); return 1; }
-        spec = r.value;
-      }
       const { profileTrainStep, formatProfile } = await import('../bench/profile.js');
       let report;
       try {

@@ -8,7 +8,7 @@ import { render } from '../compiler/compile.js';
 import type { Program } from '../compiler/codegen/program.js';
 import type { GpuDevice } from './device.js';
 import { Executor } from './executor.js';
-import { kernelCaps } from '../compiler/codegen/caps.js';
+import { tunedKernelCaps } from './tuning.js';
 import type { Engine, HostArray } from './engine.js';
 
 /** The program does not fit this adapter (a buffer over its binding limit, or out of memory). */
@@ -23,7 +23,7 @@ export class GpuEngine implements Engine {
   private constructor(readonly exec: Executor, private readonly graph: Graph) {}
 
   static async create(dev: GpuDevice, graph: Graph, opts: { outputs: string[]; precision?: 'f32' | 'f16'; seed?: number; program?: Program }): Promise<GpuEngine> {
-    const program = opts.program ?? render(graph, opts.outputs, kernelCaps(dev.caps), opts.precision ?? 'f32');
+    const program = opts.program ?? render(graph, opts.outputs, tunedKernelCaps(dev.caps), opts.precision ?? 'f32');
     const limit = Math.min(dev.caps.limits.maxStorageBufferBindingSize ?? Infinity, dev.caps.limits.maxBufferSize ?? Infinity);
     const big = program.buffers.find((b) => b.bytes > limit);
     if (big) {

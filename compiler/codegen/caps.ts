@@ -2,6 +2,8 @@
 // read. Plain data, declared here (compiler/ imports nothing from runtime/), so the compiler can emit WGSL
 // for a device it never opened (tests, `mm compile --emit wgsl`) from CPU_SAFE_CAPS or from a saved JSON.
 
+import type { MatmulOptions } from './matmul.js';
+
 export interface SubgroupMatrixConfig { M: number; N: number; K: number; componentType: string; resultComponentType: string }
 
 export interface KernelLimits {
@@ -20,6 +22,8 @@ export interface KernelCaps {
   software: boolean;
   vendor: string;
   limits: KernelLimits;
+  /** Matmul options measured fastest on this adapter, by tuningKey (runtime/tuning.ts loads what `mm bench tune` stored). */
+  matmulTuning?: Readonly<Record<string, MatmulOptions>>;
 }
 
 /** The WebGPU default limits (what any conforming device grants) and no optional feature. */

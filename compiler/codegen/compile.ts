@@ -224,6 +224,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
       return id;
     }),
     workgroups: k.workgroups,
+    ...(k.matmul ? { matmul: k.matmul } : {}),
   }));
   const outputs: Record<string, number> = {};
   for (const [name, n] of rw.roots) {

@@ -5,7 +5,7 @@
 import type { Node } from '../ir/node.js';
 import { numel } from '../ir/node.js';
 import type { KernelCaps } from './caps.js';
-import { emitMatmul, type MatmulSpec } from './matmul.js';
+import { emitMatmul, matmulShape, tuningKey, type MatmulKernel, type MatmulShape, type MatmulSpec } from './matmul.js';
 import { Builder, dispatch1d, hasCustomLoader, hasLoader, header, isPlainFusable, outDecl, storeConv, u, type PlanView } from './expr.js';
 import { FUSABLE_INDEX_OPS } from './loaders.js';
 import { getOp } from '../ops/registry.js';
@@ -21,6 +21,8 @@ export interface EmittedKernel {
   bound: Node[];
   /** Matmul kernels bind a=0, b=1, out=2, extras from 3: `layout` lists all bindings in order ('out' = output). */
   layout?: (Node | 'out')[];
+  /** Matmul kernels: the shape, for the autotuner. */
+  matmul?: MatmulShape;
 }
 
 export interface KernelRequest {
@@ -126,8 +128,18 @@ function emitMatmulNode(req: KernelRequest, mm: Node): EmittedKernel {
     };
     bound = b.bound;
   }
-  const k = emitMatmul(spec, caps);
-  return { name: node === mm ? 'matmul' : 'matmul_epilogue', wgsl: k.wgsl, workgroups: k.workgroups, bound, layout: [a, bN, 'out', ...bound] };
+  const k = emitTunedMatmul(spec, caps);
+  return { name: node === mm ? 'matmul' : 'matmul_epilogue', wgsl: k.wgsl, workgroups: k.workgroups, bound, layout: [a, bN, 'out', ...bound],
+    matmul: matmulShape(spec) };
+}
+
+/** The autotuner's choice for this shape when `mm bench tune` stored one for the adapter, else the heuristic's. */
+function emitTunedMatmul(spec: MatmulSpec, caps: KernelCaps): MatmulKernel {
+  const tuned = caps.matmulTuning?.[tuningKey(spec)];
+  if (tuned) {
+    try { return emitMatmul(spec, caps, tuned); } catch { /* the stored choice does not fit this spec (e.g. its epilogue): use the default */ }
+  }
+  return emitMatmul(spec, caps);
 }
 
 const NORMS = new Set(['layernorm', 'layernorm2d', 'rmsnorm']);

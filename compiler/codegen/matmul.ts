@@ -17,6 +17,19 @@ export interface MatmulSpec {
   epilogue?: { decls: string; extraBindings: number; expr: string };
 }
 
+/** A matmul's shape and types: the spec without its name and epilogue WGSL (plain data, JSON-safe). */
+export type MatmulShape = Omit<MatmulSpec, 'name' | 'epilogue'> & { epilogueBindings: number };
+
+export function matmulShape(s: MatmulSpec): MatmulShape {
+  return { batch: s.batch, M: s.M, N: s.N, K: s.K, transA: s.transA, transB: s.transB, aBatchStride: s.aBatchStride, bBatchStride: s.bBatchStride,
+    inType: s.inType, outType: s.outType, epilogueBindings: s.epilogue?.extraBindings ?? 0 };
+}
+
+/** The key of a shape in the tuning table: sizes, transposes, batch strides and types (epilogues share the plain choice). */
+export function tuningKey(s: Omit<MatmulSpec, 'name' | 'epilogue'>): string {
+  return `${s.batch}x${s.M}x${s.N}x${s.K}${s.transA ? ' At' : ''}${s.transB ? ' Bt' : ''} sa${s.aBatchStride} sb${s.bBatchStride} ${s.inType}>${s.outType}`;
+}
+
 export interface MatmulKernel { wgsl: string; workgroups: [number, number, number]; variant: string }
 
 export type MatmulVariantName = 'reg4' | 'lanes' | 'tiled' | 'sgmat';

@@ -3,6 +3,7 @@
 // Also the text forms printed by `mm compile --emit kernels|wgsl`.
 
 import type { DType } from '../ir/node.js';
+import type { MatmulShape } from './matmul.js';
 
 export type BufferKind = 'param' | 'state' | 'input' | 'const' | 'temp' | 'output';
 
@@ -23,6 +24,8 @@ export interface ProgramKernel {
   ops: string[];                 // readable description of each node, e.g. '#12 matmul f32[64, 128]'
   bindings: number[];            // buffer ids, binding i = bindings[i] (group 0)
   workgroups: [number, number, number];
+  /** Matmul kernels: the shape (without the epilogue's WGSL), what `mm bench tune` times. */
+  matmul?: MatmulShape;
 }
 
 export interface ProgramAssign { target: number; value: number; inPlace: boolean; name: string }

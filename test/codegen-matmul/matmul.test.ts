@@ -192,4 +192,41 @@ describe('matmul autotuner', () => {
     const res = await checkMatmul(g, s, emitMatmul(s, caps, first.options), 1e-5, 4);
     expect(res.bad).toBe(0);
   });
+
+  it('compilation uses the stored choice for the adapter: tuneProgram stores it, tunedKernelCaps hands it to the compiler', async () => {
+    const g = needGpu();
+    const { tuneProgram } = await import('../../bench/autotune.js');
+    const { tunedKernelCaps, readTuning, adapterKey } = await import('../../runtime/tuning.js');
+    const { Graph } = await import('../../compiler/ir/graph.js');
+    const { render } = await import('../../compiler/compile.js');
+    const { kernelCaps } = await import('../../compiler/codegen/caps.js');
+    const { tuningKey } = await import('../../compiler/codegen/matmul.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'mm-tune-'));
+    const gr = new Graph();
+    const x = gr.input('x', [24, 16]), w = gr.param('w', [16, 40], { kind: 'normal', std: 0.1 });
+    gr.output('y', gr.matmul(x, w));
+    const plain = render(gr, ['y'], kernelCaps(g.caps), 'f32');
+    const shape = plain.kernels.find((k) => k.matmul)!.matmul!;
+    expect(shape).toMatchObject({ M: 24, N: 40, K: 16, transA: false, transB: false, epilogueBindings: 0 });
+    // A table naming a variant other than the heuristic's: the compiled kernel follows the table.
+    const other = g.caps.software ? { variant: 'lanes' as const } : { variant: 'reg4' as const };
+    const path = join(dir, 'forced.json');
+    writeFileSync(path, JSON.stringify({ [adapterKey(g.caps)]: { [tuningKey(shape)]: { options: other, variant: 'x', ms: 1, date: '', tried: [] } } }));
+    const forced = render(gr, ['y'], tunedKernelCaps(g.caps, path), 'f32');
+    const want = emitMatmul({ ...shape, name: 'mm' }, caps, other).variant;
+    expect(want).not.toBe(emitMatmul({ ...shape, name: 'mm' }, caps).variant);
+    expect(forced.kernels.find((k) => k.matmul)!.wgsl).not.toBe(plain.kernels.find((k) => k.matmul)!.wgsl);
+    // Another adapter's entries, a missing file and MM_TUNING=off leave the heuristic's kernel.
+    expect(tunedKernelCaps({ ...g.caps, description: 'another adapter' }, path).matmulTuning).toBeUndefined();
+    expect(tunedKernelCaps(g.caps, join(dir, 'missing.json')).matmulTuning).toBeUndefined();
+    expect(tunedKernelCaps(g.caps, null).matmulTuning).toBeUndefined();
+    // tuneProgram times the program's shapes and stores one entry per distinct shape.
+    const store = join(dir, 'store.json');
+    const rows = await tuneProgram(g, plain, { cachePath: store, targetMs: 5 });
+    expect(rows.map((r) => r.key)).toEqual([tuningKey(shape)]);
+    expect(Object.keys(readTuning(store)[adapterKey(g.caps)]!)).toEqual([tuningKey(shape)]);
+  });
 });
