@@ -1,7 +1,7 @@
 // The C-Abstractor connector (Honeybee, as MM1 uses it): learnable position embedding added to the patch
 // tokens; stage 1 of RegNet bottleneck blocks; adaptive average pooling to √M×√M (overlapping bins, 27→12);
 // stage 2; MLP Linear(H→D), SiLU, Linear(D→D). Depth 0 reduces to pooling + MLP from the encoder width.
-// All convolutions run in NCHW; LayerNorm2d normalises over channels per pixel.
+// All convolutions run in NCHW (the 1×1 ones as matmuls); LayerNorm2d normalises over channels per pixel.
 
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
@@ -15,6 +15,17 @@ const ln2d = (g: Graph, x: Node, p: NormP): Node => g.layernorm2d(x, p.w, p.b, 1
 
 /** 1×1 conv weight [cout, cin, 1, 1], no bias (a norm follows). */
 const conv1x1 = (g: Graph, name: string, cin: number, cout: number): Node => g.param(name, [cout, cin, 1, 1], normalInit());
+
+/**
+ * A 1×1 convolution as the matmul it is: w [cout, cin] · x [NI, cin, h·w] → [NI, cout, h, w] (NCHW kept).
+ * The matmul kernels (tuned, with fused epilogues, and their gradients) do the work the generic per-element
+ * convolution kernel would.
+ */
+function pointwise(g: Graph, x: Node, w: Node): Node {
+  const [NI, cin, h, wd] = x.shape as [number, number, number, number];
+  const cout = w.shape[0]!;
+  return g.reshape(g.matmul(g.reshape(w, [cout, cin]), g.reshape(x, [NI, cin, h * wd])), [NI, cout, h, wd]);
+}
 
 /**
  * RegNet bottleneck (ratio 1, group width 1 → depthwise), x [NI, cin, h, w] → [NI, H, h, w]:
@@ -32,17 +43,17 @@ function block(g: Graph, pre: string, x: Node, cin: number, H: number): Node {
   const w3 = conv1x1(g, `${pre}.conv3.w`, H, H);
   const n3 = normParams(g, `${pre}.ln3`, H);
 
-  let h = g.silu(ln2d(g, g.conv2d(x, w1), n1));                                              // [NI, H, h, w]
+  let h = g.silu(ln2d(g, pointwise(g, x, w1), n1));                                              // [NI, H, h, w]
   h = g.silu(ln2d(g, g.conv2d(h, w2, { padding: 1, groups: H }), n2));
   // Squeeze-excitation: per-channel gate from the spatial mean.
   const s = g.mean(h, [2, 3]);                                                               // [NI, H]
   const gate = g.sigmoid(applyLinear(g, g.silu(applyLinear(g, s, fc1)), fc2));               // [NI, H]
   h = g.mul(h, g.reshape(gate, [NI, H, 1, 1]));
-  h = ln2d(g, g.conv2d(h, w3), n3);
+  h = ln2d(g, pointwise(g, h, w3), n3);
   let shortcut = x;
   if (cin !== H) {
     const ws = conv1x1(g, `${pre}.shortcut.w`, cin, H);
-    shortcut = ln2d(g, g.conv2d(x, ws), normParams(g, `${pre}.shortcut.ln`, H));
+    shortcut = ln2d(g, pointwise(g, x, ws), normParams(g, `${pre}.shortcut.ln`, H));
   }
   return g.silu(g.add(h, shortcut));
 }
