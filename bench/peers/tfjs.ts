@@ -26,8 +26,10 @@ export async function openTfjs(gpu: GpuDevice): Promise<TfjsPeer> {
     held ??= create([]);
     Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: held }, configurable: true, writable: true });
   }
-  // The union package, not tfjs-core alone: it registers the gradients tf.grads needs (the program rows).
-  const tfModule: Tf = await import('@tensorflow/tfjs' as string);
+  // The union package when present: unlike tfjs-core alone it registers the gradients that tf.grads needs (the
+  // program rows). A trimmed install (the device pack) may hold only tfjs-core: the matmul and memory rows still run.
+  let tfModule: Tf;
+  try { tfModule = await import('@tensorflow/tfjs' as string); } catch { tfModule = await import('@tensorflow/tfjs-core' as string); }
   const tf: Tf = tfModule.default ?? tfModule;
   const webgpu: any = await import('@tensorflow/tfjs-backend-webgpu' as string);
   const WebGPUBackend = webgpu.WebGPUBackend ?? webgpu.default?.WebGPUBackend;
