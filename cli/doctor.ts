@@ -4,6 +4,7 @@
 import { parseFlags, type IO } from './io.js';
 import { openDevice, type GpuDevice } from '../runtime/device.js';
 import { emitMatmul, kernelCaps } from '../compiler/index.js';
+import { adapterKey, readTuning, tuningPath } from '../runtime/tuning.js';
 
 const HELP = `usage: mm doctor [--json]
 
@@ -18,8 +19,11 @@ export async function run(argv: string[], io: IO): Promise<number> {
   const dev = await openDevice();
   const tests = [await copyTest(dev), await matmulTest(dev)];
   const ok = tests.every((t) => t.ok);
+  const path = tuningPath();
+  const tuned = path ? Object.keys(readTuning(path)[adapterKey(dev.caps)] ?? {}).length : 0;
+  const tuning = { path, shapes: tuned };
   if (flags.json) {
-    io.stdout(JSON.stringify({ adapter: dev.caps, selfTest: tests, ok }, null, 2));
+    io.stdout(JSON.stringify({ adapter: dev.caps, selfTest: tests, tuning, ok }, null, 2));
     return ok ? 0 : 2;
   }
   const c = dev.caps;
@@ -32,6 +36,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
     `subgroup-matrix ${c.subgroupMatrixConfigs.length ? c.subgroupMatrixConfigs.map((m) => `${m.componentType}→${m.resultComponentType} ${m.M}×${m.N}×${m.K}`).join(', ') : 'none'}`,
     `limits       storage buffers/stage ${L.maxStorageBuffersPerShaderStage}, max binding ${fmtBytes(L.maxStorageBufferBindingSize ?? 0)}, ` +
       `workgroup memory ${fmtBytes(L.maxComputeWorkgroupStorageSize ?? 0)}, invocations ${L.maxComputeInvocationsPerWorkgroup}`,
+    `tuning       ${path === null ? 'off (MM_TUNING=off)' : tuned ? `${tuned} matmul shapes tuned for this adapter (${path})` : `none stored for this adapter (\`mm bench tune\` fills ${path})`}`,
     '',
     'self-test',
     ...tests.map((t) => `  ${t.ok ? 'ok  ' : 'FAIL'} ${t.name.padEnd(22)} ${t.detail}`),

@@ -21,6 +21,31 @@ describe('mm doctor', () => {
     if (process.env.CI === 'true') expect(r.adapter.description).toMatch(/llvmpipe/);
   });
 
+  it('reports the matmul tuning table stored for this adapter (MM_TUNING)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { openDevice } = await import('../../runtime/device.js');
+    const { adapterKey } = await import('../../runtime/tuning.js');
+    const caps = (await openDevice()).caps;
+    const path = join(mkdtempSync(join(tmpdir(), 'mm-doctor-')), 'tune.json');
+    const entry = { options: {}, variant: 'v', ms: 1, date: '', tried: [] };
+    writeFileSync(path, JSON.stringify({ [adapterKey(caps)]: { a: entry, b: entry }, 'other|adapter||': { c: entry } }));
+    const saved = process.env.MM_TUNING;
+    try {
+      process.env.MM_TUNING = path;
+      const c = capture();
+      expect(await main(['doctor', '--json'], c.io)).toBe(0);
+      expect(JSON.parse(c.out.join('')).tuning).toEqual({ path, shapes: 2 });
+      process.env.MM_TUNING = 'off';
+      const off = capture();
+      expect(await main(['doctor'], off.io)).toBe(0);
+      expect(off.out.join('\n')).toMatch(/tuning +off/);
+    } finally {
+      if (saved === undefined) delete process.env.MM_TUNING; else process.env.MM_TUNING = saved;
+    }
+  });
+
   it('prints a readable report and --help', async () => {
     const c = capture();
     expect(await main(['doctor'], c.io)).toBe(0);
