@@ -246,7 +246,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
 interface KernelEntry { k: EmittedKernel; node: Node; layout: (Node | 'out')[]; members: Node[] }
 
 /**
- * Consecutive in-place elementwise updates of the same size become one kernel (emitMapInPlace): AdamW's
+ * Consecutive in-place elementwise updates, whatever their sizes, become one kernel (emitMapInPlace): AdamW's
  * parameter, m and v updates, and small parameters' updates together. Allowed when the merged kernel stays
  * under the binding limit and every leaf one update writes is read by the others only at its own index.
  */
@@ -272,7 +272,7 @@ function mergeInPlaceUpdates(kernels: KernelEntry[], inPlace: Map<Node, Node>, p
   };
   for (const e of kernels) {
     if (!inPlace.has(e.node)) { flush(); out.push(e); continue; }
-    if (run.length && (numel(e.node.shape) !== numel(run[0]!.node.shape) || !fits([...run, e]))) flush();
+    if (run.length && !fits([...run, e])) flush();
     run.push(e);
   }
   flush();

@@ -57,8 +57,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 }
 
 /**
- * In-place elementwise updates of the same size in one kernel (an optimizer-style assign; merged, AdamW's
- * parameter, m and v).
+ * In-place elementwise updates in one kernel (optimizer-style assigns; merged, AdamW's parameter, m and v of
+ * several parameters, whatever their sizes: one invocation per element of the largest, each value guarded
+ * by its own size).
  * values[j] is assigned to leaves[j], whose buffer is bound read-write at binding j; every value is computed
  * (reading the old leaves) before any is stored, so the updates see each other's old values, as when they
  * ran one after another in schedule order with each leaf read at its own index only.
@@ -69,17 +70,19 @@ export function emitMapInPlace(values: Node[], leaves: Node[], plan: PlanView, m
   leaves.forEach((l, j) => sub.set(l, plan.storage(l) === 'f16' ? `f32(out${j}[i])` : `out${j}[i]`));
   const b = new Builder(plan, k, sub);
   const roots = values.map((v) => b.compute(v));
-  const n = numel(values[0]!.shape);
+  const sizes = values.map((v) => numel(v.shape));
+  const n = Math.max(...sizes);
   const d = dispatch1d(n, WG, maxDim);
   const f16 = b.usesF16() || leaves.some((l) => plan.storage(l) === 'f16');
+  const guard = (j: number, stmt: string): string => (sizes[j] === n ? `  ${stmt}` : `  if (i < ${u(sizes[j]!)}) { ${stmt} }`);
   const wgsl = `${header(f16)}${leaves.map((l, j) => outDecl(j, plan.storage(l), `out${j}`)).join('\n')}
 ${b.decls()}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid;
   if (i >= ${u(n)}) { return; }
-${roots.map((r, j) => `  let r${j} = ${r}(i);`).join('\n')}
-${leaves.map((l, j) => `  out${j}[i] = ${storeConv(plan.storage(l), `r${j}`)};`).join('\n')}
+${roots.map((r, j) => (sizes[j] === n ? `  let r${j} = ${r}(i);` : `  var r${j} = 0.0;\n${guard(j, `r${j} = ${r}(i);`)}`)).join('\n')}
+${leaves.map((l, j) => guard(j, `out${j}[i] = ${storeConv(plan.storage(l), `r${j}`)};`)).join('\n')}
 }
 `;
   return { name: k === 1 ? `${values[0]!.op}_inplace` : `update${k}_inplace`, wgsl, workgroups: d.workgroups, bound: b.bound, layout: [...leaves, ...b.bound] };
