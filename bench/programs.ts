@@ -21,18 +21,15 @@ interface Shapes { B: number; T: number; D: number; H: number; F: number }
 /** Forward FLOPs of causal attention (q·kᵀ and p·v over the visible half). */
 const attnFlops = (B: number, H: number, T: number, Dh: number): number => 2 * 2 * B * H * Dh * (T * (T + 1)) / 2;
 
-function seeded(n: number, seed: number): Float32Array {
+export function seeded(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
   return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5));
 }
 
-/** Compiles `g` with its loss's gradients as outputs, feeds random inputs, times executor steps (wall clock). */
-async function timeOurs(gpu: GpuDevice, g: Graph, loss: ReturnType<Graph['sum']>, wrt: ReturnType<Graph['input']>[], feeds: Record<string, Float32Array | Int32Array>,
+/** Compiles `g` for `outputs`, feeds it, and times executor steps (wall clock, reps per sample, median). */
+export async function timeCompiled(gpu: GpuDevice, g: Graph, outputs: string[], feeds: Record<string, Float32Array | Int32Array>,
   targetMs: number, samples: number): Promise<{ t: Timing; kernels: number }> {
-  g.output('loss', loss);
-  const outs = ['loss'];
-  for (const [n, gn] of grad(g, loss, wrt)) { g.output(`grad:${n.name}`, gn); outs.push(`grad:${n.name}`); }
-  const engine = await GpuEngine.create(gpu, g, { outputs: outs, seed: 3 });
+  const engine = await GpuEngine.create(gpu, g, { outputs, seed: 3 });
   try {
     for (const [name, data] of Object.entries(feeds)) engine.setInput(name, data);
     await engine.run();
@@ -41,6 +38,15 @@ async function timeOurs(gpu: GpuDevice, g: Graph, loss: ReturnType<Graph['sum']>
     const t = await timeWall(() => engine.exec.run(), sync, { reps: repsFor(est.ms, targetMs, 20), samples, warmup: 0 });
     return { t, kernels: engine.program.kernels.length };
   } finally { engine.dispose(); }
+}
+
+/** `g` with the loss and its gradients with respect to `wrt` as outputs, timed. */
+function timeOurs(gpu: GpuDevice, g: Graph, loss: ReturnType<Graph['sum']>, wrt: ReturnType<Graph['input']>[], feeds: Record<string, Float32Array | Int32Array>,
+  targetMs: number, samples: number): Promise<{ t: Timing; kernels: number }> {
+  g.output('loss', loss);
+  const outs = ['loss'];
+  for (const [n, gn] of grad(g, loss, wrt)) { g.output(`grad:${n.name}`, gn); outs.push(`grad:${n.name}`); }
+  return timeCompiled(gpu, g, outs, feeds, targetMs, samples);
 }
 
 async function timePeer(peer: TfjsPeer | null, make: (tf: Tf) => any[], f: (tf: Tf, xs: any[]) => any, nGrads: number, targetMs: number, samples: number): Promise<number | null> {
@@ -72,13 +78,14 @@ function causalMask(tf: Tf, T: number): any {
   return tf.tensor2d(m, [T, T]);
 }
 
-export async function benchPrograms(gpu: GpuDevice, peer: TfjsPeer | null, opts: { quick: boolean; log: (s: string) => void }): Promise<BenchRow[]> {
+/** `small`: toy shapes (a smoke test of the rows, not a measurement). */
+export async function benchPrograms(gpu: GpuDevice, peer: TfjsPeer | null, opts: { quick: boolean; log: (s: string) => void; small?: boolean }): Promise<BenchRow[]> {
   const software = gpu.caps.software;
   const targetMs = software ? (opts.quick ? 300 : 1000) : 100, samples = opts.quick ? 3 : 5;
   const rows: BenchRow[] = [];
 
   // Attention forward + backward (dq, dk, dv). GPUs: the 134M decoder's shape (12 heads of 64, T 1024, B 16).
-  const a: Shapes & { Dh: number } = software ? { B: 2, H: 4, T: 256, Dh: 64, D: 256, F: 0 } : { B: 16, H: 12, T: 1024, Dh: 64, D: 768, F: 0 };
+  const a: Shapes & { Dh: number } = opts.small ? { B: 1, H: 2, T: 40, Dh: 16, D: 32, F: 0 } : software ? { B: 2, H: 4, T: 256, Dh: 64, D: 256, F: 0 } : { B: 16, H: 12, T: 1024, Dh: 64, D: 768, F: 0 };
   {
     const { B, H, T, Dh } = a, n = B * H * T * Dh;
     const g = new Graph();
@@ -95,7 +102,7 @@ export async function benchPrograms(gpu: GpuDevice, peer: TfjsPeer | null, opts:
   }
 
   // One transformer block forward + backward (all weight gradients and dx). GPUs: a 134M decoder layer.
-  const s: Shapes = software ? { B: 2, T: 128, D: 256, H: 4, F: 704 } : { B: 16, T: 1024, D: 768, H: 12, F: 2048 };
+  const s: Shapes = opts.small ? { B: 1, T: 24, D: 32, H: 2, F: 48 } : software ? { B: 2, T: 128, D: 256, H: 4, F: 704 } : { B: 16, T: 1024, D: 768, H: 12, F: 2048 };
   {
     const { B, T, D, H, F } = s, Dh = D / H, N = B * T;
     const g = new Graph();

@@ -6,7 +6,7 @@ import type { Node } from '../ir/node.js';
 import { numel } from '../ir/node.js';
 import type { KernelCaps } from './caps.js';
 import { emitMatmul, matmulShape, tuningKey, type MatmulKernel, type MatmulShape, type MatmulSpec } from './matmul.js';
-import { Builder, dispatch1d, hasCustomLoader, hasLoader, header, isPlainFusable, outDecl, storeConv, u, type PlanView } from './expr.js';
+import { Builder, dispatch1d, hasCustomLoader, hasLoader, header, isPlainFusable, outDecl, storeConv, sty, u, type PlanView } from './expr.js';
 import { FUSABLE_INDEX_OPS } from './loaders.js';
 import { getOp } from '../ops/registry.js';
 import { emitCrossEntropy, emitCrossEntropyGrad, emitSoftmaxGrad, emitNorm, emitNormGradW, emitNormGradX, emitNormStats, emitReduceRows, emitSoftmax } from './rows.js';
@@ -37,20 +37,29 @@ export interface KernelRequest {
 
 const WG = 64;
 
-/** The generic kernel: out[i] = v<node>(i) for every element. */
+/**
+ * The generic kernel: out[i] = v<node>(i) for every element. When the element count is a multiple of 4 and the
+ * output is 32-bit, each invocation computes 4 consecutive elements and stores them as one vec4: lavapipe,
+ * 2^20-element add, 1.6 GB/s one element per invocation, 3.3 with 4 scalar stores, 4.7 with the vec4 store.
+ */
 export function emitMap(node: Node, plan: PlanView, maxDim: number, name = node.op): EmittedKernel {
   const b = new Builder(plan, 1);
   const root = b.compute(node);
   const n = numel(node.shape);
-  const d = dispatch1d(n, WG, maxDim);
   const st = plan.storage(node);
-  const wgsl = `${header(b.usesF16() || st === 'f16')}${outDecl(0, st)}
+  const quad = n % 4 === 0 && st !== 'f16';
+  const d = dispatch1d(quad ? n / 4 : n, WG, maxDim);
+  const T = sty(st);
+  const store = quad
+    ? `let i = t * 4u;\n  out[t] = vec4<${T}>(${[0, 1, 2, 3].map((c) => `${T}(${root}(i${c ? ` + ${c}u` : ''}))`).join(', ')});`
+    : `out[t] = ${storeConv(st, `${root}(t)`)};`;
+  const wgsl = `${header(b.usesF16() || st === 'f16')}${quad ? `@group(0) @binding(0) var<storage, read_write> out: array<vec4<${T}>>;` : outDecl(0, st)}
 ${b.decls()}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid;
-  if (i >= ${u(n)}) { return; }
-  out[i] = ${storeConv(st, `${root}(i)`)};
+  let t = (wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid;
+  if (t >= ${u(quad ? n / 4 : n)}) { return; }
+  ${store}
 }
 `;
   return { name, wgsl, workgroups: d.workgroups, bound: b.bound };

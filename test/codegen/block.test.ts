@@ -8,16 +8,11 @@ import { programKernelsText } from '../../compiler/codegen/program.js';
 import { kernelCaps } from '../../compiler/codegen/caps.js';
 import { openDevice, type GpuDevice } from '../../runtime/device.js';
 import { check, randomFeeds } from './harness.js';
-import { block } from './models.js';
+import { block, BLOCK_FWD_KERNELS, BLOCK_STEP_KERNELS } from './models.js';
 
 let dev: GpuDevice;
 beforeAll(async () => { dev = await openDevice(); });
 
-// rmsnorm, q, k, v (3 matmuls), attention (rope and head permutes fused into its loads, output written
-// head-merged), wo matmul + residual, rmsnorm, up matmul, gate matmul + silu·up, down matmul + residual.
-export const BLOCK_FWD_KERNELS = 10;
-// Forward recomputed in the step + loss + backward (attention stats + dq/dk/dv, norm stats, weight grads).
-export const BLOCK_STEP_KERNELS = 46;
 
 const ar = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i);
 
