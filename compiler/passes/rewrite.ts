@@ -19,6 +19,19 @@ export function virtualNode(op: string, inputs: readonly Node[], attrs: Attrs, s
 }
 
 const NORMS = new Set(['layernorm', 'layernorm2d', 'rmsnorm']);
+
+/**
+ * A sum of everything over at least SPLIT_MIN elements runs in two stages: G workgroups sum a slice each, one
+ * sums the G partials (fixed order, so results are reproducible). One workgroup alone is one SM of a GPU or
+ * one thread of a CPU adapter: the per-parameter squared-gradient sums of the global norm (the largest,
+ * 32000×768 for the 134M decoder) each ran on a single workgroup.
+ */
+const SPLIT_MIN = 65536;
+/** Partial count: the largest divisor of n up to 1024 leaving at least 256 elements per partial (1: no split). */
+function partials(n: number): number {
+  for (let g = Math.min(1024, Math.floor(n / 256)); g >= 2; g--) if (n % g === 0) return g;
+  return 1;
+}
 /** Parts per concat kernel: with the output, within the WebGPU default of 8 storage buffers. */
 const CONCAT_FAN_IN = 6;
 
@@ -82,6 +95,18 @@ export function rewrite(graph: Graph, outputs: readonly string[], castF16: (n: N
         parts.push(add(virtualNode('concat', chunk, { axis }, shape, n0.dtype)));
       }
       ins = parts;
+    } else if (n0.op === 'sum' && n0.shape.every((d) => d === 1) && ins[0]!.shape.reduce((a, d) => a * d, 1) >= SPLIT_MIN) {
+      const x = ins[0]!;
+      const N = x.shape.reduce((a, d) => a * d, 1), G = partials(N);
+      if (G > 1) {
+        const rows = add(virtualNode('reshape', [x], { shape: [G, N / G] }, [G, N / G], x.dtype));
+        const part = add(virtualNode('sum', [rows], { axes: [1], keepdims: false }, [G], n0.dtype));
+        let total = add(virtualNode('sum', [part], { axes: [0], keepdims: false }, [], n0.dtype));
+        if (n0.shape.length) total = add(virtualNode('reshape', [total], { shape: n0.shape }, n0.shape, n0.dtype));
+        orig.set(total, n0.id);
+        repl.set(n0, total);
+        continue;
+      }
     } else if (n0.op === 'matmul') {
       ins = ins.map((x) => (castF16(x) ? shared(`f16:${x.id}`, () => virtualNode('cast', [x], { dtype: 'f16' }, x.shape, 'f16')) : x));
     }

@@ -1,6 +1,6 @@
 // Every op family on the real adapter against the CPU reference (f32, 1e-5 of the output's magnitude), with
 // temps and outputs poisoned with NaN before each run. Small shapes, several ops per program to keep it fast.
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../../compiler/ir/graph.js';
 import type { Node } from '../../compiler/ir/node.js';
 import { openDevice, type GpuDevice } from '../../runtime/device.js';
@@ -53,6 +53,17 @@ describe('reductions', () => {
       fused: g.sum(g.mul(g.exp(a), g.scalar(2)), [2]),
     };
     await check(dev, g, out(g, items), randomFeeds(g));
+  });
+
+  it('a large sum of everything runs in two stages (partials, then their sum); one that cannot split stays one', async () => {
+    const g = new Graph();
+    const big = g.input('big', [3, 40000]), odd = g.input('odd', [65537]);        // 120000 = 1000 · 120; 65537 is prime
+    const items: Record<string, Node> = { sq: g.sum(g.mul(big, big), [0, 1]), kd: g.sum(big, [0, 1], true), odd: g.sum(odd, [0]) };
+    const r = await check(dev, g, out(g, items), randomFeeds(g));
+    const reduces = (o: string): number => r.program.kernels.filter((k) => k.name.startsWith('reduce_') && k.bindings.includes(r.program.outputs[o]!)).length;
+    expect(reduces('sq')).toBe(1);                                  // the final stage writes the output…
+    expect(r.program.kernels.filter((k) => k.name === 'reduce_sum').length).toBe(5);   // …after its partials: 2 + 2 + 1
+    expect(reduces('odd')).toBe(1);
   });
 });
 
