@@ -36,15 +36,19 @@ export interface KernelRequest {
 }
 
 const WG = 64;
+/** Ops that only move data: a kernel ending in one is named after the last op that computes. */
+const RENAMED = new Set(['reshape', 'permute', 'expand', 'slice', 'stop_gradient']);
 
 /**
  * The generic kernel: out[i] = v<node>(i) for every element. When the element count is a multiple of 4 and the
  * output is 32-bit, each invocation computes 4 consecutive elements and stores them as one vec4: lavapipe,
  * 2^20-element add, 1.6 GB/s one element per invocation, 3.3 with 4 scalar stores, 4.7 with the vec4 store.
  */
-export function emitMap(node: Node, plan: PlanView, maxDim: number, name = node.op): EmittedKernel {
+export function emitMap(node: Node, plan: PlanView, maxDim: number, name?: string): EmittedKernel {
   const b = new Builder(plan, 1);
   const root = b.compute(node);
+  // Named after the work it does: a fused chain ending in a reshape is its last computing op (profiles group by name).
+  name ??= [...b.inlined, node].reverse().find((m) => !RENAMED.has(m.op))?.op ?? node.op;
   const n = numel(node.shape);
   const st = plan.storage(node);
   const quad = n % 4 === 0 && st !== 'f16';
@@ -244,7 +248,7 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
     const R = numel(node.inputs[0]!.shape) / Math.max(1, numel(node.shape));
     if (R >= 128) return emitReduceRows(node, plan, env);
   }
-  return emitMap(node, plan, maxDim, op === 'matmul' ? 'matmul_generic' : op);
+  return emitMap(node, plan, maxDim, op === 'matmul' ? 'matmul_generic' : undefined);
 }
 
 /** cache_write done in place: only the Tn new rows are written into the cache leaf's own buffer. */
