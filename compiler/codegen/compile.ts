@@ -12,6 +12,7 @@ import { rewrite } from '../passes/rewrite.js';
 import { isLeaf, planFusion, storageRule, viewRoots, type FusionPlan } from '../passes/fusion.js';
 import { planMemory, type PlanValue } from '../passes/memory.js';
 import { emitCacheWriteInPlace, emitKernels, emitMapInPlace, type EmittedKernel } from './kernel.js';
+import { emitSums, type RowEnv } from './rows.js';
 import { sameShape } from './expr.js';
 import { getOp } from '../ops/registry.js';
 
@@ -160,6 +161,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
   }
   for (const [v, leaf] of ewInPlace ?? []) inPlace.set(v, leaf);
   if (ewInPlace?.size) kernels = mergeInPlaceUpdates(kernels, ewInPlace, plan, limit, maxDim);
+  kernels = mergeSums(kernels, plan, limit, { maxDim, subgroups: opts.caps.subgroups, software: opts.caps.software });
 
   // Buffers: leaves first (persistent), then values through the memory plan.
   const buffers: ProgramBuffer[] = [];
@@ -183,13 +185,12 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
   const rootSet = new Set<Node>([...rw.roots.values(), ...rw.assigns.map(([, v]) => v)].map((r) => plan.bufferOf(r)));
   const values: PlanValue[] = [];
   const kernelOf = new Map<Node, number>();
-  kernels.forEach((kk, i) => { if (!kernelOf.has(kk.node)) kernelOf.set(kk.node, i); });
+  kernels.forEach((kk, i) => { for (const n of [...(kk.outs ?? []), kk.node]) if (!kernelOf.has(n)) kernelOf.set(n, i); });
   const lastUse = new Map<Node, number>();
   kernels.forEach((kk, i) => { for (const b of kk.layout) if (b !== 'out') lastUse.set(plan.bufferOf(b), i); });
   const valueNodes: Node[] = [];
   const isValue = new Set<Node>();
-  for (const kk of kernels) {
-    const n = kk.node;
+  for (const n of kernels.flatMap((kk) => [...(kk.outs ?? []), kk.node])) {
     if (bufOfNode.has(n) || isValue.has(n)) continue;
     isValue.add(n);
     const i = kernelOf.get(n)!;
@@ -243,7 +244,11 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
   };
 }
 
-interface KernelEntry { k: EmittedKernel; node: Node; layout: (Node | 'out')[]; members: Node[] }
+interface KernelEntry {
+  k: EmittedKernel; node: Node; layout: (Node | 'out')[]; members: Node[];
+  /** Other values this kernel writes (bound read-write in `layout`), defined here like `node`. */
+  outs?: Node[];
+}
 
 /**
  * Consecutive in-place elementwise updates, whatever their sizes, become one kernel (emitMapInPlace): AdamW's
@@ -272,6 +277,38 @@ function mergeInPlaceUpdates(kernels: KernelEntry[], inPlace: Map<Node, Node>, p
   };
   for (const e of kernels) {
     if (!inPlace.has(e.node)) { flush(); out.push(e); continue; }
+    if (run.length && !fits([...run, e])) flush();
+    run.push(e);
+  }
+  flush();
+  return out;
+}
+
+/**
+ * Consecutive sums of everything (one output element, one kernel each: the global norm's per-parameter sums)
+ * become one kernel with a workgroup per sum (emitSums), within the binding limit, when none reads another.
+ */
+function mergeSums(kernels: KernelEntry[], plan: FusionPlan, limit: number, env: RowEnv): KernelEntry[] {
+  const out: KernelEntry[] = [];
+  let run: KernelEntry[] = [];
+  const isSum = (e: KernelEntry): boolean => e.node.op === 'sum' && numel(e.node.shape) === 1 && !plan.epilogue.has(e.node) && !e.outs &&
+    e.layout[0] === 'out' && !e.k.layout;
+  const inputs = (e: KernelEntry): Node[] => e.layout.slice(1).map((b) => plan.bufferOf(b as Node));
+  const fits = (group: KernelEntry[]): boolean => {
+    const outsSet = new Set(group.map((e) => e.node));
+    const ins = new Set(group.flatMap(inputs));
+    return group.length + ins.size <= limit && ![...ins].some((x) => outsSet.has(x));
+  };
+  const flush = (): void => {
+    if (run.length > 1) {
+      const nodes = run.map((e) => e.node);
+      const k = emitSums(nodes, plan, env);
+      out.push({ k, node: nodes[nodes.length - 1]!, layout: k.layout, members: [...run.flatMap((e) => e.members), ...nodes.slice(0, -1)], outs: nodes.slice(0, -1) });
+    } else out.push(...run);
+    run = [];
+  };
+  for (const e of kernels) {
+    if (!isSum(e)) { flush(); out.push(e); continue; }
     if (run.length && !fits([...run, e])) flush();
     run.push(e);
   }
