@@ -1,17 +1,18 @@
 // `mm bench kernels`: our matmul (GFLOP/s) and memory-bound kernels (GB/s) beside TensorFlow.js's WebGPU backend,
-// same adapter, same process, same wall clock (reps per sample, median), so the ratio is what to quote.
+// same adapter, same process, same wall clock (reps per sample, median; matmul samples alternate between ours
+// and the peer), so the ratio is what to quote.
 // Shapes follow the adapter: small on software adapters (lavapipe), up to 4096³ on GPUs.
 
 import type { GpuDevice } from '../runtime/device.js';
 import { kernelCaps, type KernelCaps } from '../compiler/codegen/caps.js';
 import { chooseVariant, emitMatmul, type MatmulKernel, type MatmulOptions, type MatmulSpec } from '../compiler/codegen/matmul.js';
-import { gbps, gflops, repsFor, timePasses, type Timing } from './harness.js';
+import { gbps, gflops, median, repsFor, timePasses, type Timing } from './harness.js';
 import { destroy, encodeDispatch, operandLengths, pack, prepare, randomData, rng } from './matmul-check.js';
 import { copyKernel, type SimpleKernel } from './simple-kernels.js';
 import { Graph } from '../compiler/ir/graph.js';
 import type { Node } from '../compiler/ir/node.js';
 import { openTfjs, type TfjsPeer } from './peers/tfjs.js';
-import { benchPrograms, seeded, timeCompiled } from './programs.js';
+import { benchPrograms, peerSampler, seeded, timeCompiled, type PeerSampler } from './programs.js';
 
 export interface BenchRow {
   kind: 'matmul' | 'memory' | 'program';
@@ -118,19 +119,28 @@ export async function benchKernels(gpu: GpuDevice, opts: { quick: boolean; log: 
     }
     if (!best) continue;
     let peerMs: number | null = null, note: string | undefined;
+    let oursMs = best.t.ms;
     if (peer && spec.inType === 'f32') {
       const tf = peer.tf;
       try {
         const aShape = c.batch > 1 ? [c.batch, c.M, c.K] : [c.M, c.K];
         const bShape = c.batch > 1 ? [c.batch, ...(c.transB ? [c.N, c.K] : [c.K, c.N])] : (c.transB ? [c.N, c.K] : [c.K, c.N]);
-        const est = await peer.time(() => [tf.randomUniform(aShape), tf.randomUniform(bShape)],
-          ([a, b]) => tf.matMul(a, b, false, !!c.transB), { reps: 1, samples: 1, warmup: 0 });
-        peerMs = (await peer.time(() => [tf.randomUniform(aShape), tf.randomUniform(bShape)],
-          ([a, b]) => tf.matMul(a, b, false, !!c.transB), { reps: repsFor(est.ms, targetMs), samples, warmup: 0 })).ms;
+        const make = () => [tf.randomUniform(aShape), tf.randomUniform(bShape)];
+        const op = ([a, b]: any[]) => tf.matMul(a, b, false, !!c.transB);
+        // Ours and the peer alternate sample by sample, so load that comes and goes on a shared machine
+        // weighs on both; the medians of the alternated samples give the row.
+        const sample = await peerSampler(peer, make, op, targetMs);
+        const mine: number[] = [best.t.ms], theirs: number[] = [];
+        for (let r = 0; r < samples; r++) {
+          theirs.push(await sample());
+          if (r < samples - 1) mine.push((await timeMatmul(gpu, spec, best.k, targetMs, 1)).ms);
+        }
+        peerMs = median(theirs);
+        oursMs = median(mine);
       } catch (e) { note = `tfjs: ${(e as Error).message.split('\n')[0]}`; }
     } else if (spec.inType === 'f16') note = 'tfjs has no f16 matmul';
-    const ours = gflops(flops, best.t.ms), peerRate = peerMs === null ? null : gflops(flops, peerMs);
-    rows.push({ kind: 'matmul', name: `matmul ${c.name}`, shape, unit: 'GFLOP/s', variant: best.k.variant, ours, oursMs: best.t.ms,
+    const ours = gflops(flops, oursMs), peerRate = peerMs === null ? null : gflops(flops, peerMs);
+    rows.push({ kind: 'matmul', name: `matmul ${c.name}`, shape, unit: 'GFLOP/s', variant: best.k.variant, ours, oursMs,
       peer: peerRate, peerMs, ratio: peerRate ? ours / peerRate : null, ...(note ? { note } : {}) });
     opts.log(`matmul ${shape}: ours ${ours.toFixed(1)} (${best.k.variant})${peerRate ? `, tfjs ${peerRate.toFixed(1)}` : ''} GFLOP/s`);
   }
@@ -158,17 +168,15 @@ export async function benchKernels(gpu: GpuDevice, opts: { quick: boolean; log: 
     const x = g.input('x', [R, D]), y = g.input('y', [R, D]), w = g.input('w', [D]);
     g.output('out', m.build(g, x, y, w));
     const feeds: Record<string, Float32Array> = { x: seeded(n, 1), y: seeded(n, 2), w: seeded(D, 3) };
-    const ours = await timeCompiled(gpu, g, ['out'], feeds, targetMs, samples);   // unused inputs keep a buffer: feeding them is harmless
-    let peerMs: number | null = null;
+    let sampler: PeerSampler | null = null;
     if (peer) {
       const tf = peer.tf;
       const make = () => [tf.tensor2d(feeds.x!, [R, D]), tf.tensor2d(feeds.y!, [R, D]), tf.tensor1d(feeds.w!)];
-      const op = ([a, b, c]: any[]) => m.tfjs(tf, a, b, c);
-      try {
-        const est = await peer.time(make, op, { reps: 1, samples: 1, warmup: 0 });
-        peerMs = (await peer.time(make, op, { reps: repsFor(est.ms, targetMs), samples, warmup: 0 })).ms;
-      } catch { peerMs = null; }
+      try { sampler = await peerSampler(peer, make, ([a, b, c]: any[]) => m.tfjs(tf, a, b, c), targetMs); } catch { sampler = null; }
     }
+    // Unused inputs keep a buffer: feeding them is harmless. Peer samples alternate with ours.
+    const ours = await timeCompiled(gpu, g, ['out'], feeds, targetMs, samples, sampler);
+    const peerMs = ours.peerMs;
     const o = gbps(m.bytes, ours.t.ms), p = peerMs === null ? null : gbps(m.bytes, peerMs);
     rows.push({ kind: 'memory', name: m.name, shape: `${R}×${D} f32`, unit: 'GB/s', variant: `${ours.kernels} kernel${ours.kernels > 1 ? 's' : ''}`, ours: o, oursMs: ours.t.ms,
       peer: p, peerMs, ratio: p ? o / p : null, ...(m.note ? { note: m.note } : {}) });

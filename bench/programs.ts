@@ -8,7 +8,7 @@ import { Graph } from '../compiler/ir/graph.js';
 import { grad } from '../compiler/autodiff/grad.js';
 import type { GpuDevice } from '../runtime/device.js';
 import { GpuEngine } from '../runtime/gpu-engine.js';
-import { gflops, repsFor, timeWall, type Timing } from './harness.js';
+import { gflops, median, repsFor, timeWall, type Timing } from './harness.js';
 import { attentionLayer, block } from './graphs.js';
 import type { BenchRow } from './kernels.js';
 import type { TfjsPeer } from './peers/tfjs.js';
@@ -26,42 +26,59 @@ export function seeded(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5));
 }
 
-/** Compiles `g` for `outputs`, feeds it, and times executor steps (wall clock, reps per sample, median). */
+/** Milliseconds of one peer sample (its inputs and program prepared once): see `alternate` below. */
+export type PeerSampler = () => Promise<number>;
+
+/**
+ * Compiles `g` for `outputs`, feeds it, and times executor steps (wall clock, reps per sample, median). With
+ * `alternate`, a peer sample follows each of ours, so load that comes and goes on a shared machine weighs on
+ * both; `peerMs` is then the median of the peer's samples.
+ */
 export async function timeCompiled(gpu: GpuDevice, g: Graph, outputs: string[], feeds: Record<string, Float32Array | Int32Array>,
-  targetMs: number, samples: number): Promise<{ t: Timing; kernels: number }> {
+  targetMs: number, samples: number, alternate?: PeerSampler | null): Promise<{ t: Timing; kernels: number; peerMs: number | null }> {
   const engine = await GpuEngine.create(gpu, g, { outputs, seed: 3 });
   try {
     for (const [name, data] of Object.entries(feeds)) engine.setInput(name, data);
     await engine.run();
     const sync = () => gpu.sync();
     const est = await timeWall(() => engine.exec.run(), sync, { reps: 1, samples: 1, warmup: 1 });
-    const t = await timeWall(() => engine.exec.run(), sync, { reps: repsFor(est.ms, targetMs, 20), samples, warmup: 0 });
-    return { t, kernels: engine.program.kernels.length };
+    const reps = repsFor(est.ms, targetMs, 20), mine: number[] = [], theirs: number[] = [];
+    for (let s = 0; s < samples; s++) {
+      mine.push((await timeWall(() => engine.exec.run(), sync, { reps, samples: 1, warmup: 0 })).ms);
+      if (alternate) theirs.push(await alternate());
+    }
+    return { t: { ms: median(mine), samples: mine, clock: 'wall' }, kernels: engine.program.kernels.length, peerMs: theirs.length ? median(theirs) : null };
   } finally { engine.dispose(); }
 }
 
 /** `g` with the loss and its gradients with respect to `wrt` as outputs, timed. */
 function timeOurs(gpu: GpuDevice, g: Graph, loss: ReturnType<Graph['sum']>, wrt: ReturnType<Graph['input']>[], feeds: Record<string, Float32Array | Int32Array>,
-  targetMs: number, samples: number): Promise<{ t: Timing; kernels: number }> {
+  targetMs: number, samples: number, alternate: PeerSampler | null): Promise<{ t: Timing; kernels: number; peerMs: number | null }> {
   g.output('loss', loss);
   const outs = ['loss'];
   for (const [n, gn] of grad(g, loss, wrt)) { g.output(`grad:${n.name}`, gn); outs.push(`grad:${n.name}`); }
-  return timeCompiled(gpu, g, outs, feeds, targetMs, samples);
+  return timeCompiled(gpu, g, outs, feeds, targetMs, samples, alternate);
 }
 
-async function timePeer(peer: TfjsPeer | null, make: (tf: Tf) => any[], f: (tf: Tf, xs: any[]) => any, nGrads: number, targetMs: number, samples: number): Promise<number | null> {
-  if (!peer) return null;
+/** A peer sampler for `op` on inputs from `make` (reps chosen from a first, untimed-for-the-row estimate). */
+export async function peerSampler(peer: TfjsPeer, make: () => any[], op: (xs: any[]) => any, targetMs: number): Promise<PeerSampler> {
+  const est = await peer.time(make, op, { reps: 1, samples: 1, warmup: 0 });
+  const reps = repsFor(est.ms, targetMs, 20);
+  return async () => (await peer.time(make, op, { reps, samples: 1, warmup: 0 })).ms;
+}
+
+/** tf.grads of the scalar f(xs) with respect to the first nGrads inputs (the rest are constants), sampled. */
+function gradSampler(peer: TfjsPeer, make: (tf: Tf) => any[], f: (tf: Tf, xs: any[]) => any, nGrads: number, targetMs: number): Promise<PeerSampler> {
   const tf = peer.tf;
-  // tf.grads of the scalar loss with respect to the first nGrads inputs; the rest are constants.
   const op = (xs: any[]): any => {
     const gs = tf.grads((...ys: any[]) => f(tf, [...ys, ...xs.slice(nGrads)]))(xs.slice(0, nGrads));
     return { dispose: () => { for (const t of gs) t.dispose(); } };
   };
-  const est = await peer.time(() => make(tf), op, { reps: 1, samples: 1, warmup: 0 });
-  return (await peer.time(() => make(tf), op, { reps: repsFor(est.ms, targetMs, 20), samples, warmup: 0 })).ms;
+  return peerSampler(peer, () => make(tf), op, targetMs);
 }
 
-function row(name: string, shape: string, flops: number, ours: { t: Timing; kernels: number }, peerMs: number | null, note: string): BenchRow {
+function row(name: string, shape: string, flops: number, ours: { t: Timing; kernels: number; peerMs: number | null }, note: string): BenchRow {
+  const peerMs = ours.peerMs;
   const o = gflops(flops, ours.t.ms), p = peerMs === null ? null : gflops(flops, peerMs);
   return { kind: 'program', name, shape, unit: 'GFLOP/s', variant: `${ours.kernels} kernels`, ours: o, oursMs: ours.t.ms,
     peer: p, peerMs, ratio: p ? o / p : null, note };
@@ -91,14 +108,16 @@ export async function benchPrograms(gpu: GpuDevice, peer: TfjsPeer | null, opts:
     const g = new Graph();
     const { q, k, v, loss } = attentionLayer(g, B, H, H, T, Dh);
     const feeds = { q: seeded(n, 1), k: seeded(n, 2), v: seeded(n, 3), r: seeded(n, 4) };
-    const ours = await timeOurs(gpu, g, loss, [q, k, v], feeds, targetMs, samples);
-    let peerMs: number | null = null, note = 'forward + dq, dk, dv; FLOPs: 3.5 × the causal forward';
-    try {
-      peerMs = await timePeer(peer, (tf) => [feeds.q, feeds.k, feeds.v, feeds.r].map((d) => tf.tensor3d(d, [B * H, T, Dh])).concat([causalMask(tf, T)]),
-        (tf, [qq, kk, vv, rr, mask]) => tf.sum(tf.mul(tfAttention(tf, qq, kk, vv, mask, Dh), rr)), 3, targetMs, samples);
-    } catch (e) { note += `; tfjs: ${(e as Error).message.split('\n')[0]}`; }
-    rows.push(row('attention fwd+bwd', `B${B} H${H} T${T} d${Dh}`, 3.5 * attnFlops(B, H, T, Dh), ours, peerMs, note));
-    opts.log(`attention fwd+bwd: ours ${ours.t.ms.toFixed(2)} ms${peerMs !== null ? `, tfjs ${peerMs.toFixed(2)} ms` : ''}`);
+    let sampler: PeerSampler | null = null, note = 'forward + dq, dk, dv; FLOPs: 3.5 × the causal forward';
+    if (peer) {
+      try {
+        sampler = await gradSampler(peer, (tf) => [feeds.q, feeds.k, feeds.v, feeds.r].map((d) => tf.tensor3d(d, [B * H, T, Dh])).concat([causalMask(tf, T)]),
+          (tf, [qq, kk, vv, rr, mask]) => tf.sum(tf.mul(tfAttention(tf, qq, kk, vv, mask, Dh), rr)), 3, targetMs);
+      } catch (e) { note += `; tfjs: ${(e as Error).message.split('\n')[0]}`; }
+    }
+    const ours = await timeOurs(gpu, g, loss, [q, k, v], feeds, targetMs, samples, sampler);
+    rows.push(row('attention fwd+bwd', `B${B} H${H} T${T} d${Dh}`, 3.5 * attnFlops(B, H, T, Dh), ours, note));
+    opts.log(`attention fwd+bwd: ours ${ours.t.ms.toFixed(2)} ms${ours.peerMs !== null ? `, tfjs ${ours.peerMs.toFixed(2)} ms` : ''}`);
   }
 
   // One transformer block forward + backward (all weight gradients and dx). GPUs: a 134M decoder layer.
@@ -110,11 +129,10 @@ export async function benchPrograms(gpu: GpuDevice, peer: TfjsPeer | null, opts:
     const r = g.input('r', y.shape);
     const loss = g.sum(g.mul(y, r), [0, 1, 2]);
     const feeds = { x: seeded(N * D, 5), r: seeded(N * D, 6), pos: Int32Array.from({ length: T }, (_, i) => i) };
-    const ours = await timeOurs(gpu, g, loss, [x, ...params], feeds, targetMs, samples);
     const flops = 3 * 2 * N * (4 * D * D + 3 * D * F) + 3.5 * attnFlops(B, H, T, Dh);
-    let peerMs: number | null = null, note = 'rmsnorm, q/k/v/o, RoPE, causal attention, SwiGLU; dx and every weight gradient';
-    try {
-      peerMs = await timePeer(peer, (tf) => {
+    let sampler: PeerSampler | null = null, note = 'rmsnorm, q/k/v/o, RoPE, causal attention, SwiGLU; dx and every weight gradient';
+    if (peer) try {
+      sampler = await gradSampler(peer, (tf) => {
         const w = (rows_: number, cols: number, seed: number) => tf.tensor2d(seeded(rows_ * cols, seed).map((z) => z * 0.1), [rows_, cols]);
         const half = Dh / 2, cosT = new Float32Array(T * Dh), sinT = new Float32Array(T * Dh);
         for (let t = 0; t < T; t++) for (let i = 0; i < half; i++) {
@@ -141,10 +159,11 @@ export async function benchPrograms(gpu: GpuDevice, peer: TfjsPeer | null, opts:
         const gt = tf.matMul(h2, wg);
         const yy = tf.add(x2, tf.matMul(tf.mul(tf.mul(gt, tf.sigmoid(gt)), tf.matMul(h2, wu)), wd));
         return tf.sum(tf.mul(yy, rr));
-      }, 10, targetMs, samples);
+      }, 10, targetMs);
     } catch (e) { note += `; tfjs: ${(e as Error).message.split('\n')[0]}`; }
-    rows.push(row('block fwd+bwd', `B${B} T${T} d${D} H${H} ffn${F}`, flops, ours, peerMs, note));
-    opts.log(`block fwd+bwd: ours ${ours.t.ms.toFixed(2)} ms${peerMs !== null ? `, tfjs ${peerMs.toFixed(2)} ms` : ''}`);
+    const ours = await timeOurs(gpu, g, loss, [x, ...params], feeds, targetMs, samples, sampler);
+    rows.push(row('block fwd+bwd', `B${B} T${T} d${D} H${H} ffn${F}`, flops, ours, note));
+    opts.log(`block fwd+bwd: ours ${ours.t.ms.toFixed(2)} ms${ours.peerMs !== null ? `, tfjs ${ours.peerMs.toFixed(2)} ms` : ''}`);
   }
   return rows;
 }
