@@ -31,7 +31,7 @@ export function compileProgram(graph: Graph, opts: CompileOptions): Program {
   const rootNodes = new Set<Node>([...opts.outputs].map((n) => graph.outputs.get(n)!).filter(Boolean));
   for (const v of graph.assigns.values()) rootNodes.add(v);
   const pre = storageRule(precision, opts.caps.f16, (n) => rootNodes.has(n));
-  const rw = rewrite(graph, opts.outputs, (x) => precision === 'f16' && isFloat(x.dtype) && pre(x) !== 'f16');
+  const rw = rewrite(graph, opts.outputs, (x) => precision === 'f16' && isFloat(x.dtype) && pre(x) !== 'f16', { splitK: !opts.caps.software });
   const views = viewRoots(rw.order, [...rw.roots.values(), ...rw.assigns.map(([, v]) => v)]);
   const roots = new Set<Node>(views.values());
   // Whatever is computed from a keepF32 leaf (the optimizer's moments and scalars) stays f32 in f16 mode.

@@ -36,10 +36,32 @@ function partials(n: number): number {
 const CONCAT_FAN_IN = 6;
 
 /**
+ * Split-K for weight gradients: xᵀ·dy over many tokens has a small output ([d, d]: 36 tiles of 128×128 for
+ * d = 768) and a long K (B·T = 16384), so a big GPU gets under one workgroup per SM, each looping over all of
+ * K. Split K into S contiguous slices (a batched matmul: S times the workgroups, each 1/S of K) and sum the
+ * partials, with S the first divisor of K from ⌈SPLITK_WORKGROUPS / tiles⌉ up (at most 16, slices of at least
+ * 1024). Only where K's slices are contiguous in both operands (A transposed, B not) and K ≥ SPLITK_MIN_K;
+ * never on software adapters, whose few threads the output tiles already fill.
+ */
+const SPLITK_WORKGROUPS = 512, SPLITK_MIN_K = 4096, SPLITK_MAX = 16;
+function kSplits(mm: Node, ins: Node[]): number {
+  const [a, b] = ins as [Node, Node];
+  if (mm.attrs.transA !== true || mm.attrs.transB === true || a.shape.length !== 2 || b.shape.length !== 2) return 1;
+  const [K, M] = a.shape as [number, number], N = b.shape[1]!;
+  const tiles = Math.ceil(M / 128) * Math.ceil(N / 128);
+  if (tiles * 2 > SPLITK_WORKGROUPS || K < SPLITK_MIN_K) return 1;
+  const most = Math.min(SPLITK_MAX, Math.floor(K / 1024));
+  const want = Math.min(most, Math.ceil(SPLITK_WORKGROUPS / tiles));
+  for (let s = want; s <= most; s++) if (K % s === 0) return s;
+  for (let s = want - 1; s >= 2; s--) if (K % s === 0) return s;
+  return 1;
+}
+
+/**
  * `castF16`: matmul operands are cast to f16 (when precision f16): leaves and f32-only values get an
  * explicit cast node so both operands share the f16 storage the tuned matmul wants.
  */
-export function rewrite(graph: Graph, outputs: readonly string[], castF16: (n: Node) => boolean): Rewritten {
+export function rewrite(graph: Graph, outputs: readonly string[], castF16: (n: Node) => boolean, opts: { splitK?: boolean } = {}): Rewritten {
   const roots: Node[] = [];
   for (const name of outputs) {
     const n = graph.outputs.get(name);
@@ -109,6 +131,20 @@ export function rewrite(graph: Graph, outputs: readonly string[], castF16: (n: N
       }
     } else if (n0.op === 'matmul') {
       ins = ins.map((x) => (castF16(x) ? shared(`f16:${x.id}`, () => virtualNode('cast', [x], { dtype: 'f16' }, x.shape, 'f16')) : x));
+      const S = opts.splitK ? kSplits(n0, ins) : 1;
+      if (S > 1) {
+        // xᵀ·dy with K = tokens: [S, K/S, M]ᵀ × [S, K/S, N] → [S, M, N] partials (both reshapes of contiguous
+        // buffers, so no copy), then their sum over S.
+        const [a, b] = ins as [Node, Node];
+        const [K, M] = a.shape as [number, number], N = b.shape[1]!;
+        const ra = add(virtualNode('reshape', [a], { shape: [S, K / S, M] }, [S, K / S, M], a.dtype));
+        const rb = add(virtualNode('reshape', [b], { shape: [S, K / S, N] }, [S, K / S, N], b.dtype));
+        const part = add(virtualNode('matmul', [ra, rb], { transA: true, transB: false }, [S, M, N], n0.dtype));
+        const total = add(virtualNode('sum', [part], { axes: [0], keepdims: false }, [M, N], n0.dtype));
+        orig.set(total, n0.id);
+        repl.set(n0, total);
+        continue;
+      }
     }
     if (extra) ins = [...ins, extra];
     const changed = extra !== null || ins.some((x, k) => x !== n0.inputs[k]);

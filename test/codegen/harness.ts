@@ -7,15 +7,17 @@ import { compileProgram } from '../../compiler/codegen/compile.js';
 import type { Program } from '../../compiler/codegen/program.js';
 import { evaluate } from '../../runtime/reference.js';
 import { Executor } from '../../runtime/executor.js';
-import { kernelCaps } from '../../compiler/codegen/caps.js';
+import { kernelCaps, type KernelCaps } from '../../compiler/codegen/caps.js';
 import type { GpuDevice } from '../../runtime/device.js';
 
 export { rand, randInt, randomFeeds } from './harness-data.js';
 
 export interface RunResult { program: Program; gpu: Map<string, Float32Array | Int32Array>; ref: Map<string, Float64Array>; assigns: Map<string, Float32Array | Int32Array> }
 
-export async function runGraph(dev: GpuDevice, g: Graph, outputs: string[], feeds: Map<string, Float64Array>, precision: 'f32' | 'f16' = 'f32', steps = 1): Promise<RunResult> {
-  const program = compileProgram(g, { outputs, caps: kernelCaps(dev.caps), precision });
+/** `caps` overrides what the compiler is told about the adapter (e.g. software: false, to emit a GPU's kernels here). */
+export async function runGraph(dev: GpuDevice, g: Graph, outputs: string[], feeds: Map<string, Float64Array>, precision: 'f32' | 'f16' = 'f32', steps = 1,
+  caps: KernelCaps = kernelCaps(dev.caps)): Promise<RunResult> {
+  const program = compileProgram(g, { outputs, caps, precision });
   const ex = await Executor.create(dev, program);
   try {
     for (const [n, info] of g.leaves) {
@@ -54,9 +56,10 @@ export function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: num
 }
 
 /** Run and compare every output. */
-export async function check(dev: GpuDevice, g: Graph, outputs: string[], feeds: Map<string, Float64Array>, tol = 1e-5, precision: 'f32' | 'f16' = 'f32'): Promise<RunResult> {
+export async function check(dev: GpuDevice, g: Graph, outputs: string[], feeds: Map<string, Float64Array>, tol = 1e-5, precision: 'f32' | 'f16' = 'f32',
+  caps?: KernelCaps): Promise<RunResult> {
   const t0 = Date.now();
-  const r = await runGraph(dev, g, outputs, feeds, precision);
+  const r = await runGraph(dev, g, outputs, feeds, precision, 1, caps);
   if (process.env.MM_TIME) console.log("runGraph", Date.now() - t0);
   for (const o of outputs) expectClose(r.gpu.get(o)!, r.ref.get(o)!, tol, o);
   for (const [t] of g.assigns) expectClose(r.assigns.get(t.name!)!, r.ref.get(`assign:${t.name}`)!, tol, `assign ${t.name}`);

@@ -6,6 +6,8 @@ import type { Node } from '../../compiler/ir/node.js';
 import { openDevice, type GpuDevice } from '../../runtime/device.js';
 import { check, randInt, randomFeeds } from './harness.js';
 import { programKernelsText } from '../../compiler/codegen/program.js';
+import { compileProgram } from '../../compiler/codegen/compile.js';
+import { kernelCaps } from '../../compiler/codegen/caps.js';
 
 let dev: GpuDevice;
 beforeAll(async () => { dev = await openDevice(); });
@@ -132,6 +134,24 @@ describe('indexing', () => {
     };
     const feeds = randomFeeds(g, 5, 10, { idx: Float64Array.from([0, 3, 9, 3, -1, 12, 2, 2, 5, 0]), k: randInt(12, 9, 0, 9) });
     await check(dev, g, out(g, items), feeds);
+  });
+});
+
+describe('split-K weight gradients', () => {
+  it('xᵀ·dy over a long K runs as K-slices and their sum on GPUs (not on software adapters), equal to the reference', async () => {
+    const g = new Graph();
+    const x = g.input('x', [4096, 24]), dy = g.input('dy', [4096, 40]), s = g.input('s', []);
+    // A weight gradient with an elementwise consumer (what was its matmul epilogue), and one that K makes too short to split.
+    const dw = g.mul(g.matmul(x, dy, { transA: true }), s);
+    const short = g.matmul(g.slice(x, [0, 0], [1024, 24]), g.slice(dy, [0, 0], [1024, 40]), { transA: true });
+    const items: Record<string, Node> = { dw, short };
+    const gpuCaps = { ...kernelCaps(dev.caps), software: false };
+    const r = await check(dev, g, out(g, items), randomFeeds(g), 1e-5, 'f32', gpuCaps);
+    const batched = r.program.kernels.filter((k) => k.matmul && k.matmul.batch > 1);
+    expect(batched.map((k) => [k.matmul!.batch, k.matmul!.M, k.matmul!.N, k.matmul!.K]), programKernelsText(r.program)).toEqual([[4, 24, 40, 1024]]);
+    // A software adapter keeps the single matmul.
+    const soft = compileProgram(g, { outputs: ['dw'], caps: { ...kernelCaps(dev.caps), software: true } });
+    expect(soft.kernels.filter((k) => k.matmul).map((k) => k.matmul!.batch)).toEqual([1]);
   });
 });
 
