@@ -218,6 +218,16 @@ describe('attention', () => {
     await check(dev, g, out(g, items), feeds);
   });
 
+  it('head dims that are not a multiple of 4 (scalar rows instead of vec4)', async () => {
+    const g = new Graph();
+    const B = 1, H = 2, T = 40, D = 6;
+    const q = g.input('q', [B, H, T, D]), k = g.input('k', [B, H, T, D]), v = g.input('v', [B, H, T, D]), dO = g.input('dO', [B, H, T, D]);
+    const o = g.attention(q, k, v, { causal: true });
+    const items: Record<string, Node> = { o };
+    for (const w of ['q', 'k', 'v']) items[`d${w}`] = g.op(`attention_grad_${w}`, [q, k, v, o, dO], o.attrs);
+    await check(dev, g, out(g, items), randomFeeds(g, 9, 4));
+  });
+
   it('KV cache: cache_write in place (assign) and cache_read', async () => {
     const g = new Graph();
     const cache = g.state('cache', [1, 2, 8, 4]);
