@@ -48,12 +48,15 @@ describe('tfjs decoder peer', () => {
   });
 
   it('grouped K/V heads (kvHeads < heads), depth 2 (more gradients than a shader may bind) train too', async () => {
-    const c = { ...tiny, depth: 2, heads: 4, kvHeads: 1, steps: 12, warmup: 1 };
+    // 30 steps: over 12 the loss sometimes had barely moved (4.1485 from 4.1483 in one CI run; tfjs's
+    // initialisation is not bit-reproducible across runs), so compare means of the first and last five.
+    const c = { ...tiny, depth: 2, heads: 4, kvHeads: 1, steps: 30, warmup: 1 };
     const r = await benchTfjsDecoder(c, dev);
     expect(r.params).toBe(closedForm(c));
-    expect(r.losses).toHaveLength(13);
+    expect(r.losses).toHaveLength(31);
     expect(r.losses.every(Number.isFinite)).toBe(true);
-    expect(r.losses.at(-1)!).toBeLessThan(r.losses[0]!);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(r.losses.slice(-5))).toBeLessThan(mean(r.losses.slice(0, 5)) - 0.1);
   });
 
   it('is causal: changing later tokens leaves earlier positions\' logits unchanged', async () => {
