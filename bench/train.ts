@@ -76,29 +76,42 @@ export async function benchDecoderTrain(dev: GpuDevice, c: DecoderBenchConfig, o
     stepMs: (dt * 1e3) / steps, tokensPerSecond, tflops: (tokensPerSecond * flopsPerToken) / 1e12, firstLoss, lastLoss };
 }
 
-export interface TrainBenchRow { ours: TrainBenchResult; peer?: { tokensPerSecond: number; stepMs: number; params: number } | { error: string } }
+export interface TrainBenchRow {
+  ours: TrainBenchResult; peer?: { tokensPerSecond: number; stepMs: number; params: number } | { error: string };
+  /** With several rounds: every run's tokens/s, ours and the peer's, in the order run. */
+  rounds?: { ours: number[]; peer: number[] };
+}
 
-/** Ours and TensorFlow.js (WebGPU backend on the same GPUDevice) on each configuration, in this process. */
-export async function benchTrain(dev: GpuDevice, names: string[], opts: { steps?: number; peer?: boolean; log?: (s: string) => void } = {}): Promise<TrainBenchRow[]> {
+/**
+ * Ours and TensorFlow.js (WebGPU backend on the same GPUDevice) on each configuration, in this process. With
+ * `rounds` > 1 the two alternate, run by run, and each side reports its median run (tokens/s), so load that
+ * comes and goes on a shared machine weighs on both; `rounds` lists every run's tokens/s.
+ */
+export async function benchTrain(dev: GpuDevice, names: string[], opts: { steps?: number; peer?: boolean; rounds?: number; log?: (s: string) => void } = {}): Promise<TrainBenchRow[]> {
   const rows: TrainBenchRow[] = [];
+  const byRate = <T extends { tokensPerSecond: number }>(xs: T[]): T => [...xs].sort((a, b) => a.tokensPerSecond - b.tokensPerSecond)[(xs.length - 1) >> 1]!;
   for (const name of names) {
     const c = DECODER_CONFIGS.find((x) => x.name === name);
     if (!c) throw new Error(`unknown configuration '${name}' (have ${DECODER_CONFIGS.map((x) => x.name).join(', ')})`);
-    const ours = await benchDecoderTrain(dev, c, { steps: opts.steps, log: opts.log });
-    opts.log?.(`${name}: ours ${Math.round(ours.tokensPerSecond)} tok/s (${ours.stepMs.toFixed(1)} ms/step)`);
-    let peer: TrainBenchRow['peer'];
-    if (opts.peer !== false) {
+    const ours: TrainBenchResult[] = [], theirs: { tokensPerSecond: number; stepMs: number; params: number }[] = [];
+    let error: string | null = null;
+    for (let r = 0; r < (opts.rounds ?? 1); r++) {
+      const o = await benchDecoderTrain(dev, c, { steps: opts.steps, log: opts.log });
+      ours.push(o);
+      opts.log?.(`${name}: ours ${Math.round(o.tokensPerSecond)} tok/s (${o.stepMs.toFixed(1)} ms/step)`);
+      if (opts.peer === false || error) continue;
       try {
         const { benchTfjsDecoder } = await import('./tfjs-decoder.js');
-        const r = await benchTfjsDecoder({ vocab: c.vocab, width: c.width, depth: c.depth, heads: c.heads, kvHeads: c.kvHeads ?? c.heads, ffn: c.ffn,
+        const t = await benchTfjsDecoder({ vocab: c.vocab, width: c.width, depth: c.depth, heads: c.heads, kvHeads: c.kvHeads ?? c.heads, ffn: c.ffn,
           T: c.T, B: c.B, steps: opts.steps ?? 10, warmup: 2, lr: 1e-3 }, dev);
-        peer = { tokensPerSecond: r.tokensPerSecond, stepMs: r.stepMs, params: r.params };
-        opts.log?.(`${name}: tfjs ${Math.round(r.tokensPerSecond)} tok/s (${r.stepMs.toFixed(1)} ms/step)`);
+        theirs.push({ tokensPerSecond: t.tokensPerSecond, stepMs: t.stepMs, params: t.params });
+        opts.log?.(`${name}: tfjs ${Math.round(t.tokensPerSecond)} tok/s (${t.stepMs.toFixed(1)} ms/step)`);
       } catch (e) {
-        peer = { error: `TensorFlow.js peer unavailable: ${(e as Error).message.split('\n')[0]}` };
+        error = `TensorFlow.js peer unavailable: ${(e as Error).message.split('\n')[0]}`;
       }
     }
-    rows.push({ ours, peer });
+    const peer: TrainBenchRow['peer'] = error ? { error } : theirs.length ? byRate(theirs) : undefined;
+    rows.push({ ours: byRate(ours), peer, ...(ours.length > 1 ? { rounds: { ours: ours.map((x) => x.tokensPerSecond), peer: theirs.map((x) => x.tokensPerSecond) } } : {}) });
   }
   return rows;
 }
@@ -111,6 +124,8 @@ export function formatTrainReport(device: string, rows: TrainBenchRow[]): string
     out.push(`| ${ours.name} | ${(ours.params / 1e6).toFixed(2)}M | ${Math.round(ours.tokensPerSecond)} | ${ours.stepMs.toFixed(1)} | ${ours.kernels} | ` +
       `${p ? Math.round(p.tokensPerSecond) : peer && 'error' in peer ? 'n/a' : '-'} | ${p ? `${(ours.tokensPerSecond / p.tokensPerSecond).toFixed(2)}×` : '-'} |`);
   }
+  const rounds = rows.find((r) => r.rounds)?.rounds;
+  if (rounds) out.push('', `medians of ${rounds.ours.length} runs each, ours and tfjs alternating (every run's tok/s in --json)`);
   const errs = rows.map((r) => r.peer && 'error' in r.peer ? r.peer.error : null).filter(Boolean);
   if (errs.length) out.push('', errs[0]!);
   return out.join('\n');

@@ -5,7 +5,8 @@
 
 export interface BenchIo { stdout: (s: string) => void; stderr: (s: string) => void }
 
-const HELP = `usage: mm bench kernels|train [--json] [--quick]
+const HELP = `usage: mm bench kernels [--json] [--quick]
+       mm bench train [--rounds N] [--json] [--quick]
        mm bench profile SPEC|CONFIG [--steps N] [--top K] [--f16] [--json]
        mm bench tune SPEC|CONFIG [--f16] [--force] [--json]
   kernels   matmul GFLOP/s, memory-bound GB/s, and attention and a transformer block forward + backward
@@ -21,6 +22,7 @@ const HELP = `usage: mm bench kernels|train [--json] [--quick]
   --json    machine-readable output on stdout
   --quick   fewer shapes and samples (about 2 minutes on lavapipe; train: the tiny model only)
   --steps N profiled steps to average (default 3);  --top K  slowest kernels listed (default 15)
+  --rounds N  train: run ours and TensorFlow.js N times each, alternating, and report the median runs
   --f16     profile the f16 training step`;
 
 export async function run(argv: string[], io: BenchIo): Promise<number> {
@@ -29,7 +31,7 @@ export async function run(argv: string[], io: BenchIo): Promise<number> {
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--steps' || a === '--top') {
+    if (a === '--steps' || a === '--top' || a === '--rounds') {
       const v = Number(argv[++i]);
       if (!Number.isInteger(v) || v < 1) { io.stderr(`${a} needs a positive integer\n${HELP}`); return 1; }
       valued[a.slice(2)] = v;
@@ -91,7 +93,7 @@ export async function run(argv: string[], io: BenchIo): Promise<number> {
     if (args[0] === 'train') {
       const { benchTrain, formatTrainReport } = await import('../bench/train.js');
       const names = quick ? ['tiny'] : gpu.caps.software ? ['tiny', '20M'] : ['tiny', '20M', '5M', '58M', '134M'];
-      const rows = await benchTrain(gpu, names, { steps: quick || gpu.caps.software ? 3 : 10, log: (s) => { if (!json) io.stderr(s); } });
+      const rows = await benchTrain(gpu, names, { steps: quick || gpu.caps.software ? 3 : 10, rounds: valued.rounds, log: (s) => { if (!json) io.stderr(s); } });
       io.stdout(json ? JSON.stringify({ device: gpu.caps.description || gpu.caps.device, rows }, null, 2) : formatTrainReport(gpu.caps.description || gpu.caps.device, rows));
       return 0;
     }
