@@ -10,21 +10,20 @@ import type { GpuDevice } from '../runtime/device.js';
 import { GpuEngine } from '../runtime/gpu-engine.js';
 import { gflops, median, repsFor, timeWall, type Timing } from './harness.js';
 import { attentionLayer, block } from './graphs.js';
+import { randomData, rng } from './matmul-check.js';
 import type { BenchRow } from './kernels.js';
 import type { TfjsPeer } from './peers/tfjs.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Tf = any;
 
-interface Shapes { B: number; T: number; D: number; H: number; F: number }
+interface BlockShape { B: number; T: number; D: number; H: number; F: number }
 
 /** Forward FLOPs of causal attention (q·kᵀ and p·v over the visible half). */
 const attnFlops = (B: number, H: number, T: number, Dh: number): number => 2 * 2 * B * H * Dh * (T * (T + 1)) / 2;
 
-export function seeded(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5));
-}
+/** n seeded uniform values in [−1, 1) as f32 (the matmul check's generator). */
+export const seeded = (n: number, seed: number): Float32Array => Float32Array.from(randomData(n, rng(seed), false));
 
 /** Milliseconds of one peer sample (its inputs and program prepared once): see `alternate` below. */
 export type PeerSampler = () => Promise<number>;
@@ -102,7 +101,7 @@ export async function benchPrograms(gpu: GpuDevice, peer: TfjsPeer | null, opts:
   const rows: BenchRow[] = [];
 
   // Attention forward + backward (dq, dk, dv). GPUs: the 134M decoder's shape (12 heads of 64, T 1024, B 16).
-  const a: Shapes & { Dh: number } = opts.small ? { B: 1, H: 2, T: 40, Dh: 16, D: 32, F: 0 } : software ? { B: 2, H: 4, T: 256, Dh: 64, D: 256, F: 0 } : { B: 16, H: 12, T: 1024, Dh: 64, D: 768, F: 0 };
+  const a = opts.small ? { B: 1, H: 2, T: 40, Dh: 16 } : software ? { B: 2, H: 4, T: 256, Dh: 64 } : { B: 16, H: 12, T: 1024, Dh: 64 };
   {
     const { B, H, T, Dh } = a, n = B * H * T * Dh;
     const g = new Graph();
@@ -121,7 +120,7 @@ export async function benchPrograms(gpu: GpuDevice, peer: TfjsPeer | null, opts:
   }
 
   // One transformer block forward + backward (all weight gradients and dx). GPUs: a 134M decoder layer.
-  const s: Shapes = opts.small ? { B: 1, T: 24, D: 32, H: 2, F: 48 } : software ? { B: 2, T: 128, D: 256, H: 4, F: 704 } : { B: 16, T: 1024, D: 768, H: 12, F: 2048 };
+  const s: BlockShape = opts.small ? { B: 1, T: 24, D: 32, H: 2, F: 48 } : software ? { B: 2, T: 128, D: 256, H: 4, F: 704 } : { B: 16, T: 1024, D: 768, H: 12, F: 2048 };
   {
     const { B, T, D, H, F } = s, Dh = D / H, N = B * T;
     const g = new Graph();

@@ -10,7 +10,7 @@ import { kernelCaps, type KernelCaps } from '../compiler/codegen/caps.js';
 import type { MatmulOptions } from '../compiler/codegen/matmul.js';
 import type { DeviceCaps } from './device.js';
 
-export interface TuneEntry { options: MatmulOptions; variant: string; ms: number; date: string; tried: { variant: string; ms: number }[]; defaultMs?: number }
+export interface TuneEntry { options: MatmulOptions; variant: string; ms: number; date: string; tried: { variant: string; ms: number }[] }
 /** adapter key → tuning key → entry. */
 export type TuningTable = Record<string, Record<string, TuneEntry>>;
 

@@ -86,10 +86,9 @@ function stage(d: Dims, T: number, row0: string, limit: number, tiles: { arr: st
  * it is live, and its clamp (dead rows still stage tiles and meet the barriers). Names: h, i0, i, qi for the
  * query-major kernels; hk, j0, j, kj for the key-major ones.
  */
-function opening(d: Dims, soft: boolean, disp: { nx: number }, heads: number, T: number, [hN, r0, r, rc]: [string, string, string, string]): { pre: string; groups: number } {
-  const blocks = Math.ceil(T / ROWS);
-  const groups = d.B * heads * blocks;
-  const pre = `  ${hideBound(d, soft) ? `DN = select(${u(d.DV)}, 0u, arrayLength(&out) == 0u);` : ''}
+function opening(d: Dims, soft: boolean, disp: { nx: number }, heads: number, T: number, [hN, r0, r, rc]: [string, string, string, string]): string {
+  const blocks = Math.ceil(T / ROWS), groups = blockGroups(d, heads, T);
+  return `  ${hideBound(d, soft) ? `DN = select(${u(d.DV)}, 0u, arrayLength(&out) == 0u);` : ''}
   let g = wid.y * ${u(disp.nx)} + wid.x;
   if (g >= ${u(groups)}) { return; }
   let bb = g / ${u(blocks * heads)};
@@ -98,12 +97,14 @@ function opening(d: Dims, soft: boolean, disp: { nx: number }, heads: number, T:
   let ${r} = ${r0} + lid;
   let live = ${r} < ${u(T)};
   let ${rc} = min(${r}, ${u(T - 1)});`;
-  return { pre, groups };
 }
+
+/** Workgroups of a kernel giving each of `heads` heads (of every batch row) blocks of ROWS rows out of T. */
+const blockGroups = (d: Dims, heads: number, T: number): number => d.B * heads * Math.ceil(T / ROWS);
 
 /** Query-major opening, and the end of the keys the block's queries can see. */
 function queryMajor(d: Dims, n: Node, disp: { nx: number }, soft: boolean): { pre: string; keyEnd: string } {
-  const { pre } = opening(d, soft, disp, d.H, d.Tq, ['h', 'i0', 'i', 'qi']);
+  const pre = opening(d, soft, disp, d.H, d.Tq, ['h', 'i0', 'i', 'qi']);
   // The block's last query i0 + ROWS − 1 sees keys up to i0 + ROWS − 1 + (Tk − Tq).
   const keyEnd = causalByIndex(n) ? `u32(clamp(i32(i0) + ${ROWS + d.Tk - d.Tq}i, 0i, ${d.Tk}i))` : u(d.Tk);
   return { pre, keyEnd };
@@ -123,7 +124,6 @@ ${body}
 }
 
 const tiles = (d: Dims, T: number, names: string[]): string => names.map((nm) => `var<workgroup> ${nm}: array<V, ${T * d.DV}>;`).join('\n');
-const queryGroups = (d: Dims): number => d.B * d.H * Math.ceil(d.Tq / ROWS);   // = opening(…, d.H, d.Tq).groups
 
 export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false): EmittedKernel {
   return emitOnline(n, plan, maxDim, soft, true, swap, outNode);
@@ -142,7 +142,7 @@ function emitOnline(n: Node, plan: PlanView, maxDim: number, soft: boolean, forw
   const q = b.load(qN), k = b.load(kN), v = forward ? b.load(vN) : '', o = forward ? '' : b.load(oN), dO = forward ? '' : b.load(dON);
   b.decl(visibleFn(b, n, forward ? 3 : 5, d));
   const TILE = tileRows(d.D, forward ? 2 : 1);
-  const groups = queryGroups(d);
+  const groups = blockGroups(d, d.H, d.Tq);
   const disp = dispatch1d(groups, 1, maxDim);
   const st = forward ? plan.storage(outNode) : 'f32';
   const { pre, keyEnd } = queryMajor(d, n, disp, soft);
@@ -200,7 +200,7 @@ function emitGradQ(n: Node, plan: PlanView, maxDim: number, swap: boolean, outNo
   const q = b.load(qN), k = b.load(kN), v = b.load(vN), dO = b.load(dON), s = b.load(sN);
   b.decl(visibleFn(b, n, 5, d));
   const TILE = tileRows(d.D, 2);
-  const groups = queryGroups(d);
+  const groups = blockGroups(d, d.H, d.Tq);
   const disp = dispatch1d(groups, 1, maxDim);
   const st = plan.storage(outNode);
   const { pre, keyEnd } = queryMajor(d, n, disp, soft);
@@ -249,13 +249,13 @@ function emitGradKV(n: Node, plan: PlanView, maxDim: number, swap: boolean, outN
   const q = b.load(qN), k = b.load(kN), v = isK ? b.load(vN) : '', dO = b.load(dON), s = b.load(sN);
   b.decl(visibleFn(b, n, 5, d));
   const TILE = tileRows(d.D, 2, 2);
-  const groups = d.B * d.Hkv * Math.ceil(d.Tk / ROWS);
+  const groups = blockGroups(d, d.Hkv, d.Tk);
   const disp = dispatch1d(groups, 1, maxDim);
   const st = plan.storage(outNode);
   // Key j is seen by queries i ≥ j − (Tk − Tq): the block's first key j0 bounds where query tiles start.
   const iStart = causalByIndex(n) ? `u32(max(i32(j0) - ${d.Tk - d.Tq}i, 0i))` : '0u';
   const qr = (r: string) => qRow(d, 'bb', 'h', r);
-  const body = `${opening(d, soft, disp, d.Hkv, d.Tk, ['hk', 'j0', 'j', 'kj']).pre}
+  const body = `${opening(d, soft, disp, d.Hkv, d.Tk, ['hk', 'j0', 'j', 'kj'])}
   let kb = ${kvRow(d, 'bb', `hk * ${u(d.rep)}`, 'kj')};
   var kv: array<V, ${d.DV}>;${isK ? `\n  var vv: array<V, ${d.DV}>;` : ''}
   var acc: array<V, ${d.DV}>;

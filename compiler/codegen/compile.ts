@@ -250,14 +250,30 @@ interface KernelEntry {
   outs?: Node[];
 }
 
+/** Runs of consecutive entries that `joins` accepts, grown while `fits` holds; each run of 2+ becomes `merge(run)`. */
+function mergeRuns(kernels: KernelEntry[], joins: (e: KernelEntry) => boolean, fits: (run: KernelEntry[]) => boolean,
+  merge: (run: KernelEntry[]) => KernelEntry): KernelEntry[] {
+  const out: KernelEntry[] = [];
+  let run: KernelEntry[] = [];
+  const flush = (): void => {
+    if (run.length > 1) out.push(merge(run)); else out.push(...run);
+    run = [];
+  };
+  for (const e of kernels) {
+    if (!joins(e)) { flush(); out.push(e); continue; }
+    if (run.length && !fits([...run, e])) flush();
+    run.push(e);
+  }
+  flush();
+  return out;
+}
+
 /**
  * Consecutive in-place elementwise updates, whatever their sizes, become one kernel (emitMapInPlace): AdamW's
  * parameter, m and v updates, and small parameters' updates together. Allowed when the merged kernel stays
  * under the binding limit and every leaf one update writes is read by the others only at its own index.
  */
 function mergeInPlaceUpdates(kernels: KernelEntry[], inPlace: Map<Node, Node>, plan: FusionPlan, limit: number, maxDim: number): KernelEntry[] {
-  const out: KernelEntry[] = [];
-  let run: KernelEntry[] = [];
   const buffersOf = (e: KernelEntry): Node[] => e.layout.map((b) => (b === 'out' ? inPlace.get(e.node)! : plan.bufferOf(b)));
   const fits = (group: KernelEntry[]): boolean => {
     if (new Set(group.flatMap(buffersOf)).size > limit) return false;
@@ -267,21 +283,11 @@ function mergeInPlaceUpdates(kernels: KernelEntry[], inPlace: Map<Node, Node>, p
     }
     return true;
   };
-  const flush = (): void => {
-    if (run.length > 1) {
-      const values = run.map((e) => e.node);
-      const k = emitMapInPlace(values, values.map((v) => inPlace.get(v)!), plan, maxDim);
-      out.push({ k, node: values[values.length - 1]!, layout: k.layout, members: [...run.flatMap((e) => e.members), ...values.slice(0, -1)] });
-    } else out.push(...run);
-    run = [];
-  };
-  for (const e of kernels) {
-    if (!inPlace.has(e.node)) { flush(); out.push(e); continue; }
-    if (run.length && !fits([...run, e])) flush();
-    run.push(e);
-  }
-  flush();
-  return out;
+  return mergeRuns(kernels, (e) => inPlace.has(e.node), fits, (run) => {
+    const values = run.map((e) => e.node);
+    const k = emitMapInPlace(values, values.map((v) => inPlace.get(v)!), plan, maxDim);
+    return { k, node: values[values.length - 1]!, layout: k.layout, members: [...run.flatMap((e) => e.members), ...values.slice(0, -1)] };
+  });
 }
 
 /**
@@ -289,8 +295,6 @@ function mergeInPlaceUpdates(kernels: KernelEntry[], inPlace: Map<Node, Node>, p
  * become one kernel with a workgroup per sum (emitSums), within the binding limit, when none reads another.
  */
 function mergeSums(kernels: KernelEntry[], plan: FusionPlan, limit: number, env: RowEnv): KernelEntry[] {
-  const out: KernelEntry[] = [];
-  let run: KernelEntry[] = [];
   const isSum = (e: KernelEntry): boolean => e.node.op === 'sum' && numel(e.node.shape) === 1 && !plan.epilogue.has(e.node) && !e.outs &&
     e.layout[0] === 'out' && !e.k.layout;
   const inputs = (e: KernelEntry): Node[] => e.layout.slice(1).map((b) => plan.bufferOf(b as Node));
@@ -299,21 +303,11 @@ function mergeSums(kernels: KernelEntry[], plan: FusionPlan, limit: number, env:
     const ins = new Set(group.flatMap(inputs));
     return group.length + ins.size <= limit && ![...ins].some((x) => outsSet.has(x));
   };
-  const flush = (): void => {
-    if (run.length > 1) {
-      const nodes = run.map((e) => e.node);
-      const k = emitSums(nodes, plan, env);
-      out.push({ k, node: nodes[nodes.length - 1]!, layout: k.layout, members: [...run.flatMap((e) => e.members), ...nodes.slice(0, -1)], outs: nodes.slice(0, -1) });
-    } else out.push(...run);
-    run = [];
-  };
-  for (const e of kernels) {
-    if (!isSum(e)) { flush(); out.push(e); continue; }
-    if (run.length && !fits([...run, e])) flush();
-    run.push(e);
-  }
-  flush();
-  return out;
+  return mergeRuns(kernels, isSum, fits, (run) => {
+    const nodes = run.map((e) => e.node);
+    const k = emitSums(nodes, plan, env);
+    return { k, node: nodes[nodes.length - 1]!, layout: k.layout, members: [...run.flatMap((e) => e.members), ...nodes.slice(0, -1)], outs: nodes.slice(0, -1) };
+  });
 }
 
 function isFusableElementwise(n: Node): boolean {

@@ -59,13 +59,13 @@ export function emitMatmul(spec: MatmulSpec, caps: KernelCaps, opts: MatmulOptio
   }
 }
 
-/** The heuristic (the autotuner in bench/ can override it per adapter and shape). */
 /**
  * llvmpipe, f32, block-sized shapes (256–704, plain and A-transposed): 8 rows per invocation ran 6.6–7.9
  * GFLOP/s where 4 rows ran 5.2–6.5 (bench/RESULTS.md); a short M keeps 4 so few rows are wasted.
  */
 const defaultReg4Rows = (spec: MatmulSpec): number => (spec.M >= 32 ? 8 : 4);
 
+/** The heuristic (a tuning table from `mm bench tune` can override it per adapter and shape). */
 export function chooseVariant(spec: MatmulSpec, caps: KernelCaps): MatmulVariantName {
   // llvmpipe, f32 (bench/RESULTS.md): with B transposed, lanes (8 rows × 4 columns, 8 invocations) ran
   // 5.7-7.6 GFLOP/s where reg4 ran 2.7-4.6; with B in place reg4 stays ahead.

@@ -64,12 +64,17 @@ function subgroupReducers(WG: number): string {
   return `var<private> sg_size: u32;\nvar<workgroup> red: array<f32, ${WG}>;\n${red('wg_sum', 'subgroupAdd', (a, b) => `${a} + ${b}`, '0.0')}\n${red('wg_max', 'subgroupMax', (a, b) => `max(${a}, ${b})`, f32lit(-Infinity))}`;
 }
 
-/** Assembles a row kernel: `body` runs per workgroup with `row`, `base`, `lid` in scope; `j` loops use WG. */
-function rowKernel(name: string, node: Node, b: Builder, rows: number, WG: number, body: string, env: RowEnv): EmittedKernel {
+/**
+ * Assembles a row kernel: `body` runs per workgroup with `row`, `base`, `lid` in scope; `j` loops use WG.
+ * It writes `node` as `out`, or with several `outs` each outs[j] as `out<j>` at binding j.
+ */
+function rowKernel(name: string, node: Node, b: Builder, rows: number, WG: number, body: string, env: RowEnv, outs?: Node[]): EmittedKernel {
   const d = dispatch1d(rows, 1, env.maxDim);
   const decls = b.decls();
   const sg = env.subgroups;
-  const wgsl = `${sg ? 'enable subgroups;\n' : ''}${header(b.usesF16() || b.plan.storage(node) === 'f16')}${outDecl(0, b.plan.storage(node), 'out')}
+  const written = outs ?? [node];
+  const outDecls = outs ? outs.map((n, j) => outDecl(j, b.plan.storage(n), `out${j}`)).join('\n') : outDecl(0, b.plan.storage(node), 'out');
+  const wgsl = `${sg ? 'enable subgroups;\n' : ''}${header(b.usesF16() || written.some((n) => b.plan.storage(n) === 'f16'))}${outDecls}
 ${decls}
 ${sg ? subgroupReducers(WG) : reducers(WG)}
 @compute @workgroup_size(${WG})
@@ -273,32 +278,23 @@ ${loop(V, WG, 1, `out[e] = ${storeConv(plan.storage(node), `g * (exp(f32(${x}(e)
  * a run of them saves a dispatch each (tiny multimodal step: 375 → 316 kernels).
  */
 export function emitSums(nodes: Node[], plan: PlanView, env: RowEnv): EmittedKernel & { layout: Node[] } {
-  const k = nodes.length;
-  const b = new Builder(plan, k);
+  const b = new Builder(plan, nodes.length);
   const sizes = nodes.map((n) => numel(n.inputs[0]!.shape));
   const WG = wgFor(Math.max(...sizes), env);
   const cases = nodes.map((n, j) => `    case ${j}u: { for (var e = lid; e < ${u(sizes[j]!)}; e += ${u(WG)}) { s += f32(${b.load(n.inputs[0]!)}(e)); } }`);
   const stores = nodes.map((n, j) => `      case ${j}u: { out${j}[0] = ${storeConv(plan.storage(n), 's')}; }`);
-  const sg = env.subgroups;
-  const wgsl = `${sg ? 'enable subgroups;\n' : ''}${header(b.usesF16() || nodes.some((n) => plan.storage(n) === 'f16'))}${nodes.map((n, j) => outDecl(j, plan.storage(n), `out${j}`)).join('\n')}
-${b.decls()}
-${sg ? subgroupReducers(WG) : reducers(WG)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32${sg ? ', @builtin(subgroup_size) sgs: u32' : ''}) {
-  ${sg ? 'sg_size = sgs;' : ''}
-  var s = 0.0;
-  switch (wid.x) {
+  const body = `  var s = 0.0;
+  switch (row) {
 ${cases.join('\n')}
     default: {}
   }
   s = wg_sum(s, lid);
   if (lid == 0u) {
-    switch (wid.x) {
+    switch (row) {
 ${stores.join('\n')}
       default: {}
     }
-  }
-}
-`;
-  return { name: `sum${k}`, wgsl, workgroups: [k, 1, 1], bound: b.bound, layout: [...nodes, ...b.bound] };
+  }`;
+  const k = rowKernel(`sum${nodes.length}`, nodes[0]!, b, nodes.length, WG, body, env, nodes);
+  return { ...k, layout: [...nodes, ...b.bound] };
 }

@@ -2,7 +2,7 @@
 // that only kernels need (attention backward stats, norm row statistics for grad_w, f16 casts of matmul
 // operands) by cloning affected nodes. Clones are plain Node objects with negative ids; `orig` maps back.
 
-import type { Attrs, DType, Node, Shape } from '../ir/node.js';
+import { numel, type Attrs, type DType, type Node, type Shape } from '../ir/node.js';
 import type { Graph } from '../ir/graph.js';
 
 
@@ -117,9 +117,9 @@ export function rewrite(graph: Graph, outputs: readonly string[], castF16: (n: N
         parts.push(add(virtualNode('concat', chunk, { axis }, shape, n0.dtype)));
       }
       ins = parts;
-    } else if (n0.op === 'sum' && n0.shape.every((d) => d === 1) && ins[0]!.shape.reduce((a, d) => a * d, 1) >= SPLIT_MIN) {
+    } else if (n0.op === 'sum' && numel(n0.shape) === 1 && numel(ins[0]!.shape) >= SPLIT_MIN) {
       const x = ins[0]!;
-      const N = x.shape.reduce((a, d) => a * d, 1), G = partials(N);
+      const N = numel(x.shape), G = partials(N);
       if (G > 1) {
         const rows = add(virtualNode('reshape', [x], { shape: [G, N / G] }, [G, N / G], x.dtype));
         const part = add(virtualNode('sum', [rows], { axes: [1], keepdims: false }, [G], n0.dtype));
