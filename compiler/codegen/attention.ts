@@ -2,17 +2,20 @@
 // row (a query, or for dk/dv a key) and keeps that row's operands and accumulator in registers, while the
 // workgroup stages tiles of the other side (keys and values, or queries and dO) in workgroup memory, so each
 // staged row is read from global memory once per workgroup rather than once per invocation.
-//   forward  (query-major): running max, sum and output row over key tiles;
-//   stats    (query-major): lse_i and Δ_i = dO_i·o_i per query, for the backward;
+//   forward  (query-major): running max, sum and output row over key tiles; in training also lse_i, a second
+//            output, so the backward need not recompute it;
+//   stats    (one row each): lse_i and Δ_i = dO_i·o_i per query, for the backward (query-major over key tiles
+//            instead when no forward wrote lse);
 //   dq       (query-major): Σ_j ds_ij k_j over key tiles;
-//   dk / dv  (key-major):   Σ_i ds_ij q_i / Σ_i p_ij dO_i over query tiles (and over the key's head group);
+//   dk, dv   (key-major):   Σ_i ds_ij q_i and Σ_i p_ij dO_i over query tiles (and over the key's head group), in
+//            one kernel when registers allow (fusedKV), else one kernel each;
 // probabilities are recomputed from lse. With a causal mask and no explicit query positions, key tiles past a
 // query block's last visible key (and query tiles before a key block's first viewer) are skipped: half the work.
 // Rows are held as vec4s when the head dim allows (type V, dot products with vdot): a quarter of the
 // instructions, and 16-byte workgroup-memory reads. On software adapters scalar head-dim loops get a bound the
 // shader compiler cannot see (DN): fully unrolled they made LLVM (lavapipe) spend seconds per kernel.
 
-import type { DType, Node } from '../ir/node.js';
+import { numel, type DType, type Node } from '../ir/node.js';
 import { Builder, dispatch1d, f32lit, header, outDecl, storeConv, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -65,10 +68,10 @@ const outRow = (swap: boolean, bb: string, h: string, i: string, Hn: number, T: 
 const chunk = (d: Dims, fn: string, off: string): string =>
   d.W === 1 ? `f32(${fn}(${off}))` : `V(${[0, 1, 2, 3].map((t) => `f32(${fn}(${off}${t ? ` + ${t}u` : ''}))`).join(', ')})`;
 
-/** Statements writing chunk `val` (a V) to out at element offset `off`. */
-const storeChunk = (d: Dims, st: DType, off: string, val: string): string =>
-  d.W === 1 ? `out[${off}] = ${storeConv(st, val)};`
-    : `let w4 = ${val}; ${['x', 'y', 'z', 'w'].map((c, t) => `out[${off}${t ? ` + ${t}u` : ''}] = ${storeConv(st, `w4.${c}`)};`).join(' ')}`;
+/** Statements writing chunk `val` (a V) to output array `arr` at element offset `off`. */
+const storeChunk = (d: Dims, st: DType, off: string, val: string, arr = 'out'): string =>
+  d.W === 1 ? `${arr}[${off}] = ${storeConv(st, val)};`
+    : `let w4 = ${val}; ${['x', 'y', 'z', 'w'].map((c, t) => `${arr}[${off}${t ? ` + ${t}u` : ''}] = ${storeConv(st, `w4.${c}`)};`).join(' ')}`;
 
 /** Staging: TILE rows from `row0` into each V-typed array (chunk e of the tile), zero past `limit`. */
 function stage(d: Dims, T: number, row0: string, limit: number, tiles: { arr: string; row: (r: string) => string; fn: string }[]): string {
@@ -110,8 +113,9 @@ function queryMajor(d: Dims, n: Node, disp: { nx: number }, soft: boolean): { pr
   return { pre, keyEnd };
 }
 
-function frame(b: Builder, d: Dims, st: DType, soft: boolean, shared: string, body: string): string {
-  return `${header(b.usesF16() || st === 'f16')}${outDecl(0, st)}
+/** The kernel module; `outs2` declares a second output (binding 1) when there is one. */
+function frame(b: Builder, d: Dims, st: DType, soft: boolean, shared: string, body: string, outs2 = ''): string {
+  return `${header(b.usesF16() || st === 'f16' || outs2.includes('f16'))}${outDecl(0, st)}${outs2 ? `\n${outs2}` : ''}
 ${b.decls()}
 alias V = ${d.W === 1 ? 'f32' : 'vec4<f32>'};
 fn vdot(a: V, b: V) -> f32 { return ${d.W === 1 ? 'a * b' : 'dot(a, b)'}; }
@@ -125,8 +129,9 @@ ${body}
 
 const tiles = (d: Dims, T: number, names: string[]): string => names.map((nm) => `var<workgroup> ${nm}: array<V, ${T * d.DV}>;`).join('\n');
 
-export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false): EmittedKernel {
-  return emitOnline(n, plan, maxDim, soft, true, swap, outNode);
+/** The forward; with `lse` (a training step's `_attn_lse` node) it also writes each query's log-sum-exp. */
+export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false, lse?: Node): EmittedKernel {
+  return emitOnline(n, plan, maxDim, soft, true, swap, outNode, lse);
 }
 
 /**
@@ -134,10 +139,10 @@ export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = fa
  * per-query statistics (lse_i, Δ_i = dO_i·o_i) [B, H, Tq, 2], with lse = +big when no key is visible so that
  * recomputed probabilities are 0.
  */
-function emitOnline(n: Node, plan: PlanView, maxDim: number, soft: boolean, forward: boolean, swap = false, outNode: Node = n): EmittedKernel {
+function emitOnline(n: Node, plan: PlanView, maxDim: number, soft: boolean, forward: boolean, swap = false, outNode: Node = n, lse?: Node): EmittedKernel {
   const d = dims(n);
   const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
-  const b = new Builder(plan, 1);
+  const b = new Builder(plan, lse ? 2 : 1);
   const [qN, kN, vN, oN, dON] = n.inputs as [Node, Node, Node, Node, Node];
   const q = b.load(qN), k = b.load(kN), v = forward ? b.load(vN) : '', o = forward ? '' : b.load(oN), dO = forward ? '' : b.load(dON);
   b.decl(visibleFn(b, n, forward ? 3 : 5, d));
@@ -175,19 +180,94 @@ ${stage(d, TILE, 'j0', d.Tk, staged)}
   if (!live) { return; }
 ${forward ? `  let inv = select(0.0, 1.0 / l, l > 0.0);
   let ob = ${outRow(swap, 'bb', 'h', 'i', d.H, d.Tq, d.D)};
-  for (var c = 0u; c < ${DN}; c++) { ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'acc[c] * inv')} }` : `  var delta = 0.0;
+  for (var c = 0u; c < ${DN}; c++) { ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'acc[c] * inv')} }${lse ? `
+  lse_out[(bb * ${u(d.H)} + h) * ${u(d.Tq)} + i] = ${LSE};` : ''}` : `  var delta = 0.0;
   for (var c = 0u; c < ${DN}; c++) { delta += vdot(${chunk(d, dO, `qb + c * ${u(d.W)}`)}, ${chunk(d, o, `qb + c * ${u(d.W)}`)}); }
   let t = (bb * ${u(d.H)} + h) * ${u(d.Tq)} + i;
-  out[t * 2u] = select(3.0e38, m + log(l), l > 0.0);
+  out[t * 2u] = ${LSE};
   out[t * 2u + 1u] = delta;`}`;
-  return { name: forward ? 'attention' : 'attention_stats', wgsl: frame(b, d, st, soft, tiles(d, TILE, forward ? ['kt', 'vt'] : ['kt']), body),
-    workgroups: disp.workgroups, bound: b.bound };
+  const wgsl = frame(b, d, st, soft, tiles(d, TILE, forward ? ['kt', 'vt'] : ['kt']), body, lse ? outDecl(1, 'f32', 'lse_out') : '');
+  return { name: forward ? 'attention' : 'attention_stats', wgsl, workgroups: disp.workgroups, bound: b.bound, ...(lse ? { layout: ['out', lse, ...b.bound] } : {}) };
+}
+
+/** A query's log-sum-exp from the online pass; +big when it sees no key, so recomputed probabilities are 0. */
+const LSE = 'select(3.0e38, m + log(l), l > 0.0)';
+
+/** The backward's statistics when the forward wrote lse: (lse_i, Δ_i = dO_i·o_i) per query row, one per invocation. */
+function emitStatsFromLse(n: Node, plan: PlanView, maxDim: number): EmittedKernel {
+  const [lseN, oN, dON] = n.inputs as [Node, Node, Node];
+  const D = oN.shape[3]!, R = numel(lseN.shape);
+  const b = new Builder(plan, 1);
+  const lse = b.load(lseN), o = b.load(oN), dO = b.load(dON);
+  const disp = dispatch1d(R, 64, maxDim);
+  const wgsl = `${header(b.usesF16())}${outDecl(0, 'f32')}
+${b.decls()}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let t = (wid.y * ${u(disp.nx)} + wid.x) * 64u + lid;
+  if (t >= ${u(R)}) { return; }
+  var delta = 0.0;
+  for (var c = 0u; c < ${u(D)}; c++) { delta += f32(${dO}(t * ${u(D)} + c)) * f32(${o}(t * ${u(D)} + c)); }
+  out[t * 2u] = f32(${lse}(t));
+  out[t * 2u + 1u] = delta;
+}
+`;
+  return { name: 'attention_stats', wgsl, workgroups: disp.workgroups, bound: b.bound };
 }
 
 /** attention_grad_q/k/v with the stats node appended as the last input (see passes/rewrite.ts). */
 export function emitAttentionGrad(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false): EmittedKernel {
-  if (n.op === '_attn_stats') return emitOnline(n, plan, maxDim, soft, false);
-  return n.op === 'attention_grad_q' ? emitGradQ(n, plan, maxDim, swap, outNode, soft) : emitGradKV(n, plan, maxDim, swap, outNode, soft);
+  if (n.op === '_attn_stats') return n.attrs.fromLse === true ? emitStatsFromLse(n, plan, maxDim) : emitOnline(n, plan, maxDim, soft, false);
+  return n.op === 'attention_grad_q' ? emitGradQ(n, plan, maxDim, swap, outNode, soft) : emitGradKV(n, plan, maxDim, [{ grad: n, swap, outNode }], soft);
+}
+
+/** One output of a key-major kernel: the grad node, whether it writes [B, T, H, D], and the node it defines. */
+export interface KVOut { grad: Node; swap: boolean; outNode: Node }
+
+/**
+ * Whether dk and dv of one attention share a kernel: it holds the key's k and v rows and both accumulators,
+ * 4·D floats per invocation. On software adapters registers are memory anyway; on GPUs only up to D = 32
+ * (at D = 64 that is 256 floats, past the 255 registers an NVIDIA thread can have).
+ */
+export const fusedKV = (D: number, soft: boolean): boolean => soft || D <= 32;
+
+/**
+ * dk and dv of one attention to emit as one kernel: the materialized node where the kernel runs → the partner's
+ * KVOut. A node is materialized itself or as the head-merging permute that `swapped` maps to it. The kernel runs
+ * at the later of the two places when nothing between them reads the earlier value (so neither output is
+ * live longer than before), else at the earlier.
+ */
+export function pairKV(order: readonly Node[], materialized: ReadonlySet<Node>, swapped: ReadonlyMap<Node, Node>,
+  consumers: ReadonlyMap<Node, readonly Node[]>, soft: boolean): Map<Node, KVOut> {
+  const at = new Map(order.map((n, i) => [n, i] as const));
+  const byInputs = new Map<string, Partial<Record<'k' | 'v', KVOut>>>();
+  const firsts: KVOut[] = [];
+  for (const m of order) {
+    if (!materialized.has(m)) continue;
+    const grad = swapped.get(m) ?? m;
+    const w = grad.op === 'attention_grad_k' ? 'k' : grad.op === 'attention_grad_v' ? 'v' : null;
+    if (!w || !fusedKV(grad.inputs[0]!.shape[3]!, soft)) continue;
+    const key = `${grad.inputs.map((x) => x.id).join(',')}:${JSON.stringify(grad.attrs)}`;
+    const slot = byInputs.get(key) ?? {};
+    if (slot[w]) continue;
+    slot[w] = { grad, swap: swapped.has(m), outNode: m };
+    byInputs.set(key, slot);
+    if (!slot[w === 'k' ? 'v' : 'k']) firsts.push(slot[w]!);
+  }
+  const pairs = new Map<Node, KVOut>();
+  for (const f of firsts) {
+    const slot = byInputs.get(`${f.grad.inputs.map((x) => x.id).join(',')}:${JSON.stringify(f.grad.attrs)}`)!;
+    const other = f.grad.op === 'attention_grad_k' ? slot.v : slot.k;
+    if (!other) continue;
+    const later = (consumers.get(f.outNode) ?? []).every((c) => at.get(c)! > at.get(other.outNode)!);
+    if (later) pairs.set(other.outNode, f); else pairs.set(f.outNode, other);
+  }
+  return pairs;
+}
+
+/** dk and dv of the same attention (same inputs) in one kernel; `second` is written at binding 1. */
+export function emitAttentionGradKV(first: KVOut, second: KVOut, plan: PlanView, maxDim: number, soft: boolean): EmittedKernel {
+  return emitGradKV(first.grad, plan, maxDim, [first, second], soft);
 }
 
 /** dq_i = scale · Σ_j p_ij (dp_ij − Δ_i) k_j, dp_ij = dO_i·v_j; key and value tiles staged. */
@@ -236,13 +316,14 @@ ${stage(d, TILE, 'j0', d.Tk, [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row:
 /**
  * dk_j = scale · Σ_{h in group, i} p_ij (dp_ij − Δ_i) q_i;  dv_j = Σ_{h in group, i} p_ij dO_i.
  * One invocation per key (its k row, and for dk its v row, in registers); query and dO tiles with their
- * (lse, Δ) staged. dv needs no dO·v product: its kernel binds no V.
+ * (lse, Δ) staged. `outs` lists dk, dv or both (one kernel: p is computed once for both). Without dk the
+ * kernel needs no dO·v product and binds no V.
  */
-function emitGradKV(n: Node, plan: PlanView, maxDim: number, swap: boolean, outNode: Node, soft: boolean): EmittedKernel {
+function emitGradKV(n: Node, plan: PlanView, maxDim: number, outs: KVOut[], soft: boolean): EmittedKernel {
   const d = dims(n);
   const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
-  const isK = n.op === 'attention_grad_k';
-  const b = new Builder(plan, 1);
+  const isK = outs.some((o) => o.grad.op === 'attention_grad_k');
+  const b = new Builder(plan, outs.length);
   const [qN, kN, vN, , dON] = n.inputs as [Node, Node, Node, Node, Node];
   const sN = n.inputs[n.inputs.length - 1]!;
   // Bind only what the kernel reads: an unused binding would be missing from the pipeline's layout.
@@ -251,15 +332,24 @@ function emitGradKV(n: Node, plan: PlanView, maxDim: number, swap: boolean, outN
   const TILE = tileRows(d.D, 2, 2);
   const groups = blockGroups(d, d.Hkv, d.Tk);
   const disp = dispatch1d(groups, 1, maxDim);
-  const st = plan.storage(outNode);
   // Key j is seen by queries i ≥ j − (Tk − Tq): the block's first key j0 bounds where query tiles start.
   const iStart = causalByIndex(n) ? `u32(max(i32(j0) - ${d.Tk - d.Tq}i, 0i))` : '0u';
   const qr = (r: string) => qRow(d, 'bb', 'h', r);
+  const acc = (o: KVOut): string => (o.grad.op === 'attention_grad_k' ? 'accK' : 'accV');
+  const update = outs.map((o) => (o.grad.op === 'attention_grad_k'
+    ? `for (var c = 0u; c < ${DN}; c++) { accK[c] += ds * qt[ii * ${u(d.DV)} + c]; }`
+    : `for (var c = 0u; c < ${DN}; c++) { accV[c] += p * gt[ii * ${u(d.DV)} + c]; }`)).join('\n        ');
+  const stores = outs.map((o, x) => {
+    const st = plan.storage(o.outNode);
+    const store = storeChunk(d, st, `ob${x} + c * ${u(d.W)}`, `${acc(o)}[c]`, x ? 'out1' : 'out');
+    return `  let ob${x} = ${outRow(o.swap, 'bb', 'hk', 'j', d.Hkv, d.Tk, d.D)};
+  for (var c = 0u; c < ${DN}; c++) { ${store} }`;
+  }).join('\n');
   const body = `${opening(d, soft, disp, d.Hkv, d.Tk, ['hk', 'j0', 'j', 'kj'])}
   let kb = ${kvRow(d, 'bb', `hk * ${u(d.rep)}`, 'kj')};
   var kv: array<V, ${d.DV}>;${isK ? `\n  var vv: array<V, ${d.DV}>;` : ''}
-  var acc: array<V, ${d.DV}>;
-  for (var c = 0u; c < ${DN}; c++) { kv[c] = ${chunk(d, k, `kb + c * ${u(d.W)}`)} * ${f32lit(d.scale)};${isK ? ` vv[c] = ${chunk(d, v, `kb + c * ${u(d.W)}`)};` : ''} acc[c] = V(); }
+${outs.map((o) => `  var ${acc(o)}: array<V, ${d.DV}>;`).join('\n')}
+  for (var c = 0u; c < ${DN}; c++) { kv[c] = ${chunk(d, k, `kb + c * ${u(d.W)}`)} * ${f32lit(d.scale)};${isK ? ` vv[c] = ${chunk(d, v, `kb + c * ${u(d.W)}`)};` : ''}${outs.map((o) => ` ${acc(o)}[c] = V();`).join('')} }
   let iStart = ${iStart};
   for (var r = 0u; r < ${u(d.rep)}; r++) {
     let h = hk * ${u(d.rep)} + r;
@@ -275,15 +365,18 @@ ${stage(d, TILE, 'i0', d.Tq, [{ arr: 'qt', row: qr, fn: q }, { arr: 'gt', row: q
         if (!live || i >= ${u(d.Tq)} || !visible(bb, i, kj)) { continue; }
         var sc = 0.0;${isK ? ' var dp = 0.0;' : ''}
         for (var c = 0u; c < ${DN}; c++) { sc += vdot(qt[ii * ${u(d.DV)} + c], kv[c]);${isK ? ` dp += vdot(gt[ii * ${u(d.DV)} + c], vv[c]);` : ''} }
-        let p = exp(sc - lt[ii * 2u]);
-        ${isK ? `let ds = p * (dp - lt[ii * 2u + 1u]) * ${f32lit(d.scale)};
-        for (var c = 0u; c < ${DN}; c++) { acc[c] += ds * qt[ii * ${u(d.DV)} + c]; }` : `for (var c = 0u; c < ${DN}; c++) { acc[c] += p * gt[ii * ${u(d.DV)} + c]; }`}
+        let p = exp(sc - lt[ii * 2u]);${isK ? `
+        let ds = p * (dp - lt[ii * 2u + 1u]) * ${f32lit(d.scale)};` : ''}
+        ${update}
       }
     }
   }
   if (!live) { return; }
-  let ob = ${outRow(swap, 'bb', 'hk', 'j', d.Hkv, d.Tk, d.D)};
-  for (var c = 0u; c < ${DN}; c++) { ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'acc[c]')} }`;
+${stores}`;
   const shared = `${tiles(d, TILE, ['qt', 'gt'])}\nvar<workgroup> lt: array<f32, ${2 * TILE}>;`;
-  return { name: n.op, wgsl: frame(b, d, st, soft, shared, body), workgroups: disp.workgroups, bound: b.bound };
+  const st0 = plan.storage(outs[0]!.outNode);
+  const second = outs[1] ? outDecl(1, plan.storage(outs[1].outNode), 'out1') : '';
+  const name = outs.length > 1 ? 'attention_grad_kv' : n.op;
+  return { name, wgsl: frame(b, d, st0, soft, shared, body, second), workgroups: disp.workgroups, bound: b.bound,
+    ...(outs[1] ? { layout: ['out', outs[1].outNode, ...b.bound] } : {}) };
 }

@@ -13,6 +13,7 @@ import { isLeaf, planFusion, storageRule, viewRoots, type FusionPlan } from '../
 import { planMemory, type PlanValue } from '../passes/memory.js';
 import { emitCacheWriteInPlace, emitKernels, emitMapInPlace, type EmittedKernel } from './kernel.js';
 import { emitSums, type RowEnv } from './rows.js';
+import { pairKV } from './attention.js';
 import { sameShape } from './expr.js';
 import { getOp } from '../ops/registry.js';
 
@@ -117,14 +118,18 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
   for (const [leaf, v] of rw.assigns) {
     if (v.op === 'cache_write' && v.inputs[0] === leaf && (plan.consumers.get(leaf) ?? []).length === 1) inPlace.set(v, leaf);
   }
+  // Kernels that write a second value: an attention forward its lse, and dk with dv (or dv with dk).
+  const lseOf = new Map(rw.order.filter((n) => n.op === '_attn_lse').map((l) => [l.inputs[0]!, l] as const));
+  const kvWith = pairKV(rw.order, plan.materialized, plan.swapped, plan.consumers, opts.caps.software);
+  const written = new Set<Node>([...lseOf.values(), ...[...kvWith.values()].map((o) => o.outNode)]);
   let kernels: KernelEntry[] = [];
   const over: Node[] = [];
   for (const n of rw.order) {
-    if (!plan.materialized.has(n) || isLeaf(n)) continue;
+    if (!plan.materialized.has(n) || isLeaf(n) || written.has(n)) continue;
     const ew = ewInPlace?.get(n);
     const ks: EmittedKernel[] = inPlace.has(n) ? [emitCacheWriteInPlace(n, plan, maxDim)]
       : ew ? [emitMapInPlace([n], [ew], plan, maxDim)]
-      : emitKernels({ node: n, plan, caps: opts.caps, matmul: plan.epilogue.get(n), swapped: plan.swapped.get(n) });
+      : emitKernels({ node: n, plan, caps: opts.caps, matmul: plan.epilogue.get(n), swapped: plan.swapped.get(n), lse: lseOf.get(n), kvWith: kvWith.get(n) });
     for (const [j, k] of ks.entries()) {
       const layout = k.layout ?? ['out', ...k.bound];
       if (layout.length > limit) {
@@ -136,7 +141,9 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
       const members = j < ks.length - 1 ? [] : [...collectInline(n, plan)];
       const mm = plan.epilogue.get(n);
       if (mm && j === ks.length - 1) members.unshift(mm);
-      kernels.push({ k, node: n, layout, members });
+      const second = kvWith.get(n)?.outNode ?? lseOf.get(n);
+      if (second && k.layout) members.push(...collectInline(second, plan), second);
+      kernels.push({ k, node: n, layout, members, ...(second && k.layout ? { outs: [second] } : {}) });
     }
   }
 

@@ -10,7 +10,7 @@ import { Builder, dispatch1d, hasCustomLoader, hasLoader, header, isPlainFusable
 import { FUSABLE_INDEX_OPS } from './loaders.js';
 import { getOp } from '../ops/registry.js';
 import { emitCrossEntropy, emitCrossEntropyGrad, emitSoftmaxGrad, emitNorm, emitNormGradW, emitNormGradX, emitNormStats, emitReduceRows, emitSoftmax } from './rows.js';
-import { emitAttention, emitAttentionGrad } from './attention.js';
+import { emitAttention, emitAttentionGrad, emitAttentionGradKV, type KVOut } from './attention.js';
 import './loaders.js';
 
 export interface EmittedKernel {
@@ -33,6 +33,10 @@ export interface KernelRequest {
   matmul?: Node;
   /** `node` is permute(attention*, [0, 2, 1, 3]): the attention kernel writes that layout directly. */
   swapped?: Node;
+  /** Attention forward in training: the `_attn_lse` node its kernel also writes. */
+  lse?: Node;
+  /** dk (or dv) whose kernel also writes its sibling dv (or dk): see pairKV. */
+  kvWith?: KVOut;
 }
 
 const WG = 64;
@@ -226,6 +230,7 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   const maxDim = caps.limits.maxComputeWorkgroupsPerDimension;
   const env = { maxDim, subgroups: caps.subgroups, software: caps.software };
   if (req.matmul) return emitMatmulNode(req, req.matmul);
+  if (req.kvWith) return emitAttentionGradKV({ grad: req.swapped ?? node, swap: !!req.swapped, outNode: node }, req.kvWith, plan, maxDim, caps.software);
   if (req.swapped) {
     const a = req.swapped;
     return a.op === 'attention' ? emitAttention(a, plan, maxDim, true, node, caps.software) : emitAttentionGrad(a, plan, maxDim, true, node, caps.software);
@@ -242,7 +247,7 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   if (op === 'softmax_grad' || op === 'log_softmax_grad') return emitSoftmaxGrad(node, plan, env);
   if (op === 'cross_entropy_grad') return emitCrossEntropyGrad(node, plan, env);
   if (op === 'cross_entropy') return emitCrossEntropy(node, plan, env);
-  if (op === 'attention') return emitAttention(node, plan, maxDim, false, node, caps.software);
+  if (op === 'attention') return emitAttention(node, plan, maxDim, false, node, caps.software, req.lse);
   if (op.startsWith('attention_grad') || op === '_attn_stats') return emitAttentionGrad(node, plan, maxDim, false, node, caps.software);
   if (['sum', 'mean', 'max', 'logsumexp'].includes(op)) {
     const R = numel(node.inputs[0]!.shape) / Math.max(1, numel(node.shape));

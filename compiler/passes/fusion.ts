@@ -17,7 +17,7 @@ const CHEAP = new Set(['reshape', 'expand', 'permute', 'slice', 'stop_gradient',
 const HEAVY = new Set(['attention_grad_q', 'attention_grad_k', 'attention_grad_v', '_attn_stats', 'conv2d',
   'conv2d_grad_input', 'conv2d_grad_weight', 'scatter_add', 'topk', 'cumsum', 'matmul', 'adaptive_avg_pool2d_grad']);
 /** Values kept in f32 storage even in f16 mode: reductions, losses, statistics. */
-const KEEP_F32 = new Set(['sum', 'mean', 'max', 'logsumexp', 'cross_entropy', '_norm_stats', '_attn_stats', 'scatter_add',
+const KEEP_F32 = new Set(['sum', 'mean', 'max', 'logsumexp', 'cross_entropy', '_norm_stats', '_attn_stats', '_attn_lse', 'scatter_add',
   'layernorm_grad_w', 'layernorm2d_grad_w', 'rmsnorm_grad_w']);
 
 /** A multi-use elementwise value is recomputed in its consumers (not materialized) up to this size. */

@@ -20,6 +20,13 @@ export function virtualNode(op: string, inputs: readonly Node[], attrs: Attrs, s
 
 const NORMS = new Set(['layernorm', 'layernorm2d', 'rmsnorm']);
 
+/** Is `o` the attention forward of a backward node's inputs (q, k, v, o, dO, masks...) with these attrs? */
+function isForwardOf(o: Node, ins: readonly Node[], attrs: Attrs): boolean {
+  const masks = ins.slice(5);
+  return o.op === 'attention' && o.inputs.length === 3 + masks.length && JSON.stringify(o.attrs) === JSON.stringify(attrs) &&
+    o.inputs.every((x, i) => x === (i < 3 ? ins[i] : masks[i - 3]));
+}
+
 /**
  * A sum of everything over at least SPLIT_MIN elements runs in two stages: G workgroups sum a slice each, one
  * sums the G partials (fixed order, so results are reproducible). One workgroup alone is one SM of a GPU or
@@ -95,8 +102,13 @@ export function rewrite(graph: Graph, outputs: readonly string[], castF16: (n: N
     let extra: Node | null = null;
     if (n0.op.startsWith('attention_grad_')) {
       extra = shared(`stats:${ins.map((i) => i.id).join(',')}:${JSON.stringify(n0.attrs)}`, () => {
-        const q = ins[0]!;
-        return virtualNode('_attn_stats', ins, n0.attrs, [...q.shape.slice(0, 3), 2], 'f32');
+        const [q, , , o, dO] = ins as [Node, Node, Node, Node, Node];
+        const shape = [...q.shape.slice(0, 3), 2];
+        // When o is this very attention's forward, its kernel also writes lse (a second output) and the
+        // statistics are a per-row Δ = dO·o beside it: no second pass over the keys.
+        if (!isForwardOf(o, ins, n0.attrs)) return virtualNode('_attn_stats', ins, n0.attrs, shape, 'f32');
+        const lse = shared(`lse:${o.id}`, () => virtualNode('_attn_lse', [o], o.attrs, q.shape.slice(0, 3), 'f32'));
+        return virtualNode('_attn_stats', [lse, o, dO], { ...n0.attrs, fromLse: true }, shape, 'f32');
       });
     } else if (n0.op.endsWith('_grad_w') && NORMS.has(n0.op.slice(0, -7))) {
       const x = ins[0]!;
