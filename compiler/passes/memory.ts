@@ -1,6 +1,6 @@
-// Memory planning: liveness-based reuse of temp buffers. Walk the kernels in schedule order; a temp value is
-// born at its producing kernel and dies after its last reader; a dead buffer is reused (best fit by size)
-// for a later value. Leaves, outputs and assigned values keep dedicated buffers for the whole step.
+// Memory planning: liveness-based reuse of temp buffers. A temp value is live from its producing kernel to
+// its last reader; values never live at the same time may share a buffer (a slot), assigned greedily by size.
+// Leaves, outputs and assigned values keep dedicated buffers for the whole step.
 
 export interface PlanValue {
   key: number;            // caller's id of the value
@@ -23,27 +23,37 @@ export function planMemory(values: readonly PlanValue[], kernelCount: number): M
   const slot = new Map<number, number>();
   const slotBytes: number[] = [];
   const pinnedSlots = new Set<number>();
-  const free: number[] = [];
-  const byDef = new Map<number, PlanValue[]>();
-  const byDeath = new Map<number, PlanValue[]>();
-  for (const v of values) {
-    (byDef.get(v.def) ?? byDef.set(v.def, []).get(v.def)!).push(v);
-    if (!v.pinned) (byDeath.get(v.lastUse) ?? byDeath.set(v.lastUse, []).get(v.lastUse)!).push(v);
-  }
-  for (let k = 0; k < kernelCount; k++) {
-    for (const v of byDef.get(k) ?? []) {
-      if (v.pinned) { slot.set(v.key, slotBytes.length); pinnedSlots.add(slotBytes.length); slotBytes.push(v.bytes); continue; }
-      // Best fit among free slots that are large enough and not wastefully large (≤ 4×); else a new slot.
-      let best = -1;
-      for (const [fi, s] of free.entries()) {
-        const b = slotBytes[s]!;
-        if (b >= v.bytes && b <= 4 * v.bytes && (best < 0 || b < slotBytes[free[best]!]!)) best = fi;
-      }
-      if (best >= 0) { slot.set(v.key, free[best]!); free.splice(best, 1); }
-      else { slot.set(v.key, slotBytes.length); slotBytes.push(v.bytes); }
+  // Greedy by size (as TensorFlow Lite's arena planner): the largest values are placed first, each into the
+  // smallest slot none of whose values is live at the same time, else a new slot of its size. Placing values
+  // in schedule order instead (best fit among freed slots) left the tiny specs' plans 12–17% above the
+  // largest number of bytes ever live at once, against 8–13% this way (buffers of fixed sizes cannot reach it).
+  const lives: [number, number][][] = [];
+  const overlaps = (s: number, v: PlanValue): boolean => lives[s]!.some(([d, l]) => !(l < v.def || v.lastUse < d));
+  const bySize = [...values].sort((a, b) => b.bytes - a.bytes || a.def - b.def || a.key - b.key);
+  for (const v of bySize) {
+    if (v.pinned) { slot.set(v.key, slotBytes.length); pinnedSlots.add(slotBytes.length); slotBytes.push(v.bytes); lives.push([[0, kernelCount]]); continue; }
+    let best = -1;
+    for (let s = 0; s < slotBytes.length; s++) {
+      if (pinnedSlots.has(s) || slotBytes[s]! < v.bytes || overlaps(s, v)) continue;
+      if (best < 0 || slotBytes[s]! < slotBytes[best]!) best = s;
     }
-    // Values whose last reader is kernel k are free for kernels after k.
-    for (const v of byDeath.get(k) ?? []) free.push(slot.get(v.key)!);
+    if (best < 0) { best = slotBytes.length; slotBytes.push(v.bytes); lives.push([]); }
+    slot.set(v.key, best);
+    lives[best]!.push([v.def, v.lastUse]);
   }
   return { slot, slotBytes, pinnedSlots, unplannedBytes: values.reduce((a, v) => a + v.bytes, 0) };
+}
+
+/** The fewest bytes any plan can have: the most that is live at once (pinned values all step long). */
+export function liveBytesLowerBound(values: readonly PlanValue[], kernelCount: number): number {
+  const delta = new Float64Array(kernelCount + 1);
+  let pinned = 0;
+  for (const v of values) {
+    if (v.pinned) { pinned += v.bytes; continue; }
+    delta[v.def]! += v.bytes;
+    delta[v.lastUse + 1]! -= v.bytes;
+  }
+  let live = 0, most = 0;
+  for (let k = 0; k < kernelCount; k++) { live += delta[k]!; most = Math.max(most, live); }
+  return pinned + most;
 }

@@ -166,10 +166,11 @@ export function memoryEstimate(spec: ResolvedSpec): MemoryEstimate {
   let activations = micro * perSeq * bytes;
   if (d.moe && nMoe > 0) {
     // GShard dispatch and combine tensors [N, E, C] and their gradients dominate small MoE layers (the masks
-    // that build them are recomputed inside their consumers, not stored).
+    // that build them are recomputed inside their consumers, not stored). Of those four, the memory plan has
+    // three live at once at its peak (tiny-moe: the fourth reuses a freed buffer).
     const N = micro * T;
     const C = Math.ceil(Math.ceil((N * d.moe.capacity) / d.moe.experts) / 4) * 4;
-    activations += nMoe * 4 * N * d.moe.experts * C * 4;
+    activations += nMoe * 3 * N * d.moe.experts * C * 4;
   }
   activations += inputs;
   const params = 4 * P;
