@@ -105,11 +105,25 @@ function opening(d: Dims, soft: boolean, disp: { nx: number }, heads: number, T:
 /** Workgroups of a kernel giving each of `heads` heads (of every batch row) blocks of ROWS rows out of T. */
 const blockGroups = (d: Dims, heads: number, T: number): number => d.B * heads * Math.ceil(T / ROWS);
 
-/** Query-major opening, and the end of the keys the block's queries can see. */
-function queryMajor(d: Dims, n: Node, disp: { nx: number }, soft: boolean): { pre: string; keyEnd: string } {
-  const pre = opening(d, soft, disp, d.H, d.Tq, ['h', 'i0', 'i', 'qi']);
-  // The block's last query i0 + ROWS − 1 sees keys up to i0 + ROWS − 1 + (Tk − Tq).
-  const keyEnd = causalByIndex(n) ? `u32(clamp(i32(i0) + ${ROWS + d.Tk - d.Tq}i, 0i, ${d.Tk}i))` : u(d.Tk);
+/**
+ * Query-major opening, and the end of the keys the block's queries can see (an expression of the workgroup
+ * alone, so every invocation loops over the same tiles). `first` is the index of the mask inputs.
+ */
+function queryMajor(d: Dims, n: Node, disp: { nx: number }, soft: boolean, b: Builder, first: number): { pre: string; keyEnd: string } {
+  let pre = opening(d, soft, disp, d.H, d.Tq, ['h', 'i0', 'i', 'qi']);
+  let keyEnd = u(d.Tk);
+  if (causalByIndex(n)) {
+    // The block's last query i0 + ROWS − 1 sees keys up to i0 + ROWS − 1 + (Tk − Tq).
+    keyEnd = `u32(clamp(i32(i0) + ${ROWS + d.Tk - d.Tq}i, 0i, ${d.Tk}i))`;
+  } else if (n.attrs.causal === true && n.attrs.hasPos === true) {
+    // Explicit positions (decoding over a KV cache): no key past the block's largest position + 1, so a
+    // decode step reads the cache up to its position, not to its length.
+    const qp = b.load(n.inputs[first + (n.attrs.hasSeg === true ? 2 : 0)]!);
+    pre += `
+  var posEnd = 0i;
+  for (var r = i0; r < min(i0 + ${u(ROWS)}, ${u(d.Tq)}); r++) { posEnd = max(posEnd, i32(${qp}(r)) + 1i); }`;
+    keyEnd = `u32(clamp(posEnd, 0i, ${d.Tk}i))`;
+  }
   return { pre, keyEnd };
 }
 
@@ -150,7 +164,7 @@ function emitOnline(n: Node, plan: PlanView, maxDim: number, soft: boolean, forw
   const groups = blockGroups(d, d.H, d.Tq);
   const disp = dispatch1d(groups, 1, maxDim);
   const st = forward ? plan.storage(outNode) : 'f32';
-  const { pre, keyEnd } = queryMajor(d, n, disp, soft);
+  const { pre, keyEnd } = queryMajor(d, n, disp, soft, b, forward ? 3 : 5);
   const kRow = (r: string) => kvRow(d, 'bb', 'h', r);
   const staged = forward ? [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row: kRow, fn: v }] : [{ arr: 'kt', row: kRow, fn: k }];
   const body = `${pre}
@@ -283,7 +297,7 @@ function emitGradQ(n: Node, plan: PlanView, maxDim: number, swap: boolean, outNo
   const groups = blockGroups(d, d.H, d.Tq);
   const disp = dispatch1d(groups, 1, maxDim);
   const st = plan.storage(outNode);
-  const { pre, keyEnd } = queryMajor(d, n, disp, soft);
+  const { pre, keyEnd } = queryMajor(d, n, disp, soft, b, 5);
   const kRow = (r: string) => kvRow(d, 'bb', 'h', r);
   const body = `${pre}
   let qb = ${qRow(d, 'bb', 'h', 'qi')};
