@@ -1,6 +1,7 @@
-// Whole compiled programs for `mm bench kernels`: causal attention forward + backward and one LLaMA-style
-// transformer block forward + backward, each compiled by our pipeline (autodiff, fusion, codegen) and run by
-// the executor, beside the same computation written in TensorFlow.js (tf.grads) on the same device.
+// Whole compiled programs for `mm bench kernels`: causal attention forward + backward, one decoding step's
+// attention over a KV cache, and one LLaMA-style transformer block forward + backward, each compiled by our
+// pipeline (autodiff, fusion, codegen) and run by the executor, beside the same computation written in
+// TensorFlow.js (tf.grads for the backward) on the same device.
 // Rates are "useful" GFLOP/s: matmuls 3× their forward FLOPs, causal attention 3.5× its forward FLOPs with
 // the masked half not counted (tfjs computes the full T×T scores; we skip masked tiles).
 
@@ -79,7 +80,7 @@ function gradSampler(peer: TfjsPeer, make: (tf: Tf) => any[], f: (tf: Tf, xs: an
 function row(name: string, shape: string, flops: number, ours: { t: Timing; kernels: number; peerMs: number | null }, note: string): BenchRow {
   const peerMs = ours.peerMs;
   const o = gflops(flops, ours.t.ms), p = peerMs === null ? null : gflops(flops, peerMs);
-  return { kind: 'program', name, shape, unit: 'GFLOP/s', variant: `${ours.kernels} kernels`, ours: o, oursMs: ours.t.ms,
+  return { kind: 'program', name, shape, unit: 'GFLOP/s', variant: `${ours.kernels} kernel${ours.kernels === 1 ? '' : 's'}`, ours: o, oursMs: ours.t.ms,
     peer: p, peerMs, ratio: p ? o / p : null, note };
 }
 
@@ -117,6 +118,31 @@ export async function benchPrograms(gpu: GpuDevice, peer: TfjsPeer | null, opts:
     const ours = await timeOurs(gpu, g, loss, [q, k, v], feeds, targetMs, samples, sampler);
     rows.push(row('attention fwd+bwd', `B${B} H${H} T${T} d${Dh}`, 3.5 * attnFlops(B, H, T, Dh), ours, note));
     opts.log(`attention fwd+bwd: ours ${ours.t.ms.toFixed(2)} ms${ours.peerMs !== null ? `, tfjs ${ours.peerMs.toFixed(2)} ms` : ''}`);
+  }
+
+  // One decoding step's attention: one query per head over a KV cache filled up to `pos` (of `cache` rows).
+  // tfjs sees only the filled rows (it has no cache), so it does exactly the useful work.
+  const dcd = opts.small ? { H: 2, cache: 64, pos: 40, Dh: 16 } : software ? { H: 8, cache: 2048, pos: 1000, Dh: 64 } : { H: 12, cache: 4096, pos: 4000, Dh: 64 };
+  {
+    const { H, cache, pos, Dh } = dcd, n = pos + 1;
+    const g = new Graph();
+    const q = g.input('q', [1, H, 1, Dh]), k = g.input('k', [1, H, cache, Dh]), v = g.input('v', [1, H, cache, Dh]);
+    g.output('o', g.attention(q, k, v, { causal: true, qPos: g.input('qp', [1], 'i32') }));
+    const feeds = { q: seeded(H * Dh, 7), k: seeded(H * cache * Dh, 8), v: seeded(H * cache * Dh, 9), qp: Int32Array.from([pos]) };
+    let sampler: PeerSampler | null = null, note = 'forward only; FLOPs: q·kᵀ and p·v over the filled rows';
+    if (peer) {
+      try {
+        const tf = peer.tf;
+        // Each head's first n cache rows.
+        const filled = (d: Float32Array) => Float32Array.from({ length: H * n * Dh }, (_, i) => d[Math.floor(i / (n * Dh)) * cache * Dh + (i % (n * Dh))]!);
+        const kf = filled(feeds.k), vf = filled(feeds.v);
+        sampler = await peerSampler(peer, () => [tf.tensor3d(feeds.q, [H, 1, Dh]), tf.tensor3d(kf, [H, n, Dh]), tf.tensor3d(vf, [H, n, Dh])],
+          ([qq, kk, vv]) => tf.matMul(tf.softmax(tf.mul(tf.matMul(qq, kk, false, true), 1 / Math.sqrt(Dh))), vv), targetMs);
+      } catch (e) { note += `; tfjs: ${(e as Error).message.split('\n')[0]}`; }
+    }
+    const ours = await timeCompiled(gpu, g, ['o'], feeds, targetMs, samples, sampler);
+    rows.push(row('attention decode', `H${H} cache ${cache} pos ${pos} d${Dh}`, 4 * H * n * Dh, ours, note));
+    opts.log(`attention decode: ours ${ours.t.ms.toFixed(3)} ms${ours.peerMs !== null ? `, tfjs ${ours.peerMs.toFixed(3)} ms` : ''}`);
   }
 
   // One transformer block forward + backward (all weight gradients and dx). GPUs: a 134M decoder layer.

@@ -128,13 +128,13 @@ function queryMajor(d: Dims, n: Node, disp: { nx: number }, soft: boolean, b: Bu
 }
 
 /** The kernel module; `outs2` declares a second output (binding 1) when there is one. */
-function frame(b: Builder, d: Dims, st: DType, soft: boolean, shared: string, body: string, outs2 = ''): string {
+function frame(b: Builder, d: Dims, st: DType, soft: boolean, shared: string, body: string, outs2 = '', wg = ROWS): string {
   return `${header(b.usesF16() || st === 'f16' || outs2.includes('f16'))}${outDecl(0, st)}${outs2 ? `\n${outs2}` : ''}
 ${b.decls()}
 alias V = ${d.W === 1 ? 'f32' : 'vec4<f32>'};
 fn vdot(a: V, b: V) -> f32 { return ${d.W === 1 ? 'a * b' : 'dot(a, b)'}; }
 ${hideBound(d, soft) ? 'var<private> DN: u32;\n' : ''}${shared}
-@compute @workgroup_size(${ROWS})
+@compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
 ${body}
 }
@@ -145,7 +145,77 @@ const tiles = (d: Dims, T: number, names: string[]): string => names.map((nm) =>
 
 /** The forward; with `lse` (a training step's `_attn_lse` node) it also writes each query's log-sum-exp. */
 export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false, lse?: Node): EmittedKernel {
+  if (dims(n).Tq === 1 && !lse) return emitSplitKeys(n, plan, maxDim, swap, outNode, soft);
   return emitOnline(n, plan, maxDim, soft, true, swap, outNode, lse);
+}
+
+/** Invocations sharing one query's keys: up to 32, with their partial outputs (SPLIT × D f32) within 16 KiB. */
+const splitWidth = (D: number): number => { let w = 32; while (w > 1 && w * (D + 2) * 4 > 16384) w /= 2; return w; };
+
+/**
+ * One query per (batch, head), as in a decoding step: the row-per-invocation kernel would leave all but one
+ * invocation of each workgroup idle and walk the whole cache in one. Here the workgroup's SPLIT invocations
+ * take every SPLIT-th key, each keeping its own running max, sum and output row, and then merge them through
+ * workgroup memory (flash-decoding, within one workgroup).
+ */
+function emitSplitKeys(n: Node, plan: PlanView, maxDim: number, swap: boolean, outNode: Node, soft: boolean): EmittedKernel {
+  const d = dims(n);
+  const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
+  const S = splitWidth(d.D);
+  const b = new Builder(plan, 1);
+  const [qN, kN, vN] = n.inputs as [Node, Node, Node];
+  const q = b.load(qN), k = b.load(kN), v = b.load(vN);
+  b.decl(visibleFn(b, n, 3, d));
+  const groups = d.B * d.H;
+  const disp = dispatch1d(groups, 1, maxDim);
+  const st = plan.storage(outNode);
+  // The keys the query can see end at Tk (causal by index: query 0 sees keys ≤ Tk − 1) or at its position + 1.
+  const keyEnd = n.attrs.causal === true && n.attrs.hasPos === true
+    ? `u32(clamp(i32(${b.load(n.inputs[3 + (n.attrs.hasSeg === true ? 2 : 0)]!)}(0u)) + 1i, 0i, ${d.Tk}i))` : u(d.Tk);
+  const body = `  ${hideBound(d, soft) ? `DN = select(${u(d.DV)}, 0u, arrayLength(&out) == 0u);` : ''}
+  let g = wid.y * ${u(disp.nx)} + wid.x;
+  if (g >= ${u(groups)}) { return; }
+  let bb = g / ${u(d.H)};
+  let h = g % ${u(d.H)};
+  let qb = ${qRow(d, 'bb', 'h', '0u')};
+  var qv: array<V, ${d.DV}>;
+  var acc: array<V, ${d.DV}>;
+  for (var c = 0u; c < ${DN}; c++) { qv[c] = ${chunk(d, q, `qb + c * ${u(d.W)}`)} * ${f32lit(d.scale)}; acc[c] = V(); }
+  var m = ${f32lit(-Infinity)};
+  var l = 0.0;
+  let jEnd = ${keyEnd};
+  for (var j = lid; j < jEnd; j += ${u(S)}) {
+    if (!visible(bb, 0u, j)) { continue; }
+    let kb = ${kvRow(d, 'bb', 'h', 'j')};
+    var s = 0.0;
+    for (var c = 0u; c < ${DN}; c++) { s += vdot(qv[c], ${chunk(d, k, `kb + c * ${u(d.W)}`)}); }
+    let mn = max(m, s);
+    let corr = exp(m - mn);
+    let p = exp(s - mn);
+    l = l * corr + p;
+    for (var c = 0u; c < ${DN}; c++) { acc[c] = acc[c] * corr + p * ${chunk(d, v, `kb + c * ${u(d.W)}`)}; }
+    m = mn;
+  }
+  ms[lid] = m;
+  workgroupBarrier();
+  var mAll = ${f32lit(-Infinity)};
+  for (var r = 0u; r < ${u(S)}; r++) { mAll = max(mAll, ms[r]); }
+  // A part that saw no key (m = -inf) weighs 0; so does everything when no key is visible at all.
+  let w = select(0.0, exp(m - mAll), m > ${f32lit(-Infinity)});
+  ls[lid] = l * w;
+  for (var c = 0u; c < ${DN}; c++) { part[lid * ${u(d.DV)} + c] = acc[c] * w; }
+  workgroupBarrier();
+  var lAll = 0.0;
+  for (var r = 0u; r < ${u(S)}; r++) { lAll += ls[r]; }
+  let inv = select(0.0, 1.0 / lAll, lAll > 0.0);
+  let ob = ${outRow(swap, 'bb', 'h', '0u', d.H, d.Tq, d.D)};
+  for (var c = lid; c < ${u(d.DV)}; c += ${u(S)}) {
+    var o = V();
+    for (var r = 0u; r < ${u(S)}; r++) { o += part[r * ${u(d.DV)} + c]; }
+    ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'o * inv')}
+  }`;
+  const shared = `var<workgroup> ms: array<f32, ${S}>;\nvar<workgroup> ls: array<f32, ${S}>;\nvar<workgroup> part: array<V, ${S * d.DV}>;`;
+  return { name: 'attention_decode', wgsl: frame(b, d, st, soft, shared, body, '', S), workgroups: disp.workgroups, bound: b.bound };
 }
 
 /**

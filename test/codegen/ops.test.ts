@@ -228,6 +228,25 @@ describe('attention', () => {
     await check(dev, g, out(g, items), randomFeeds(g, 9, 4));
   });
 
+  it('one query per head (decoding): keys split across the workgroup, positions, padding, grouped KV, merged heads', async () => {
+    const g = new Graph();
+    const B = 2, H = 4, Hkv = 2, Tk = 150, D = 16;
+    const q = g.input('q', [B, H, 1, D]), k = g.input('k', [B, Hkv, Tk, D]), v = g.input('v', [B, Hkv, Tk, D]);
+    const qs = g.input('qs', [B, 1], 'i32'), ks = g.input('ks', [B, Tk], 'i32');
+    const items: Record<string, Node> = {};
+    const at = (p: number): Node => g.constant(`p${p}`, [1], Float64Array.from([p]), 'i32');
+    for (const pos of [0, 37, 149]) items[`pos${pos}`] = g.attention(q, k, v, { causal: true, qPos: at(pos) });
+    items.seg = g.attention(q, k, v, { causal: false, qSeg: qs, kSeg: ks });
+    items.byIndex = g.attention(q, k, v, { causal: true });
+    // Heads merged back to [B, 1, H, D]: the kernel writes that layout itself.
+    items.merged = g.permute(g.attention(q, k, v, { causal: true, qPos: at(99) }), [0, 2, 1, 3]);
+    const q6 = g.input('q6', [1, 2, 1, 6]), k6 = g.input('k6', [1, 2, 40, 6]), v6 = g.input('v6', [1, 2, 40, 6]);
+    items.d6 = g.attention(q6, k6, v6, { causal: true });
+    // Keys 0-9 padding (-1) for batch row 0; batch row 1's query sees only segment 1.
+    const kseg = Float64Array.from({ length: B * Tk }, (_, i) => (i < 10 ? -1 : i < Tk ? 0 : i % Tk < 60 ? 0 : 1));
+    await check(dev, g, out(g, items), randomFeeds(g, 3, 4, { qs: Float64Array.from([0, 1]), ks: kseg }));
+  });
+
   it('KV cache: cache_write in place (assign) and cache_read', async () => {
     const g = new Graph();
     const cache = g.state('cache', [1, 2, 8, 4]);
