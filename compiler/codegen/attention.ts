@@ -16,6 +16,7 @@
 // shader compiler cannot see (DN): fully unrolled they made LLVM (lavapipe) spend seconds per kernel.
 
 import { numel, type DType, type Node } from '../ir/node.js';
+import type { FusionPlan } from '../passes/fusion.js';
 import { Builder, dispatch1d, f32lit, header, outDecl, storeConv, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
 
@@ -319,18 +320,24 @@ export const fusedKV = (D: number, soft: boolean): boolean => soft || D <= 32;
  * dk and dv of one attention to emit as one kernel: the materialized node where the kernel runs → the partner's
  * KVOut. A node is materialized itself or as the head-merging permute that `swapped` maps to it. The kernel runs
  * at the later of the two places when nothing between them reads the earlier value (so neither output is
- * live longer than before), else at the earlier.
+ * live longer than before), else at the earlier. Pairs whose kernel would bind more storage buffers than the
+ * device allows (with separate query and key segments, 9) stay two kernels.
  */
-export function pairKV(order: readonly Node[], materialized: ReadonlySet<Node>, swapped: ReadonlyMap<Node, Node>,
-  consumers: ReadonlyMap<Node, readonly Node[]>, soft: boolean): Map<Node, KVOut> {
+export function pairKV(order: readonly Node[], plan: Pick<FusionPlan, 'materialized' | 'swapped' | 'consumers' | 'isBuffer'>,
+  soft: boolean, bindingLimit: number): Map<Node, KVOut> {
+  const { materialized, swapped, consumers } = plan;
   const at = new Map(order.map((n, i) => [n, i] as const));
+  // Storage buffers the shared kernel binds: two outputs and what it reads (every input but o), each input a
+  // buffer or a cheap view of one.
+  const root = (x: Node): Node => { while (!plan.isBuffer(x) && x.inputs.length === 1) x = x.inputs[0]!; return x; };
+  const fits = (grad: Node): boolean => 2 + new Set(grad.inputs.filter((_, i) => i !== 3).map(root)).size <= bindingLimit;
   const byInputs = new Map<string, Partial<Record<'k' | 'v', KVOut>>>();
   const firsts: KVOut[] = [];
   for (const m of order) {
     if (!materialized.has(m)) continue;
     const grad = swapped.get(m) ?? m;
     const w = grad.op === 'attention_grad_k' ? 'k' : grad.op === 'attention_grad_v' ? 'v' : null;
-    if (!w || !fusedKV(grad.inputs[0]!.shape[3]!, soft)) continue;
+    if (!w || !fusedKV(grad.inputs[0]!.shape[3]!, soft) || !fits(grad)) continue;
     const key = `${grad.inputs.map((x) => x.id).join(',')}:${JSON.stringify(grad.attrs)}`;
     const slot = byInputs.get(key) ?? {};
     if (slot[w]) continue;

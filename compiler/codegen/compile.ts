@@ -120,7 +120,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
   }
   // Kernels that write a second value: an attention forward its lse, and dk with dv (or dv with dk).
   const lseOf = new Map(rw.order.filter((n) => n.op === '_attn_lse').map((l) => [l.inputs[0]!, l] as const));
-  const kvWith = pairKV(rw.order, plan.materialized, plan.swapped, plan.consumers, opts.caps.software);
+  const kvWith = pairKV(rw.order, plan, opts.caps.software, limit);
   const written = new Set<Node>([...lseOf.values(), ...[...kvWith.values()].map((o) => o.outNode)]);
   let kernels: KernelEntry[] = [];
   const over: Node[] = [];

@@ -7,7 +7,7 @@ import { openDevice, type GpuDevice } from '../../runtime/device.js';
 import { check, randInt, randomFeeds } from './harness.js';
 import { programKernelsText } from '../../compiler/codegen/program.js';
 import { compileProgram } from '../../compiler/codegen/compile.js';
-import { kernelCaps } from '../../compiler/codegen/caps.js';
+import { kernelCaps, type KernelCaps } from '../../compiler/codegen/caps.js';
 
 let dev: GpuDevice;
 beforeAll(async () => { dev = await openDevice(); });
@@ -216,6 +216,27 @@ describe('attention', () => {
     for (const w of ['q', 'k', 'v']) items[`pos_d${w}`] = g.op(`attention_grad_${w}`, [q, k, v, op, dO, qp], op.attrs);
     const feeds = randomFeeds(g, 5, 4, { qp: Float64Array.from({ length: Tq }, (_, i) => (i * 37) % Tk) });
     await check(dev, g, out(g, items), feeds);
+  });
+
+  it('dk and dv share a kernel only within the storage-buffer limit (with two segment inputs it would need 9 of 8)', async () => {
+    const g = new Graph();
+    const B = 1, H = 2, T = 20, D = 8;
+    const q = g.input('q', [B, H, T, D]), k = g.input('k', [B, H, T, D]), v = g.input('v', [B, H, T, D]), dO = g.input('dO', [B, H, T, D]);
+    const qs = g.input('qs', [B, T], 'i32'), ks = g.input('ks', [B, T], 'i32');
+    const items: Record<string, Node> = {};
+    const o = g.attention(q, k, v, { causal: true });
+    for (const w of ['k', 'v']) items[`d${w}`] = g.op(`attention_grad_${w}`, [q, k, v, o, dO], o.attrs);
+    const om = g.attention(q, k, v, { causal: true, qSeg: qs, kSeg: ks });
+    for (const w of ['k', 'v']) items[`m_d${w}`] = g.op(`attention_grad_${w}`, [q, k, v, om, dO, qs, ks], om.attrs);
+    const segs = Float64Array.from({ length: T }, (_, i) => (i < 12 ? 0 : 1));
+    const feeds = randomFeeds(g, 8, 4, { qs: segs, ks: segs });
+    // The WebGPU default limit (8 storage buffers) and a GPU's other capabilities, on this adapter.
+    const caps: KernelCaps = { ...kernelCaps(dev.caps), software: false, limits: { ...kernelCaps(dev.caps).limits, maxStorageBuffersPerShaderStage: 8 } };
+    const r = await check(dev, g, out(g, items), feeds, 1e-5, 'f32', caps);
+    const names = r.program.kernels.map((kk) => kk.name);
+    expect(names.filter((n) => n === 'attention_grad_kv')).toHaveLength(1);          // the plain pair
+    expect(names.filter((n) => n === 'attention_grad_k' || n === 'attention_grad_v')).toHaveLength(2);   // the masked pair
+    for (const kk of r.program.kernels) expect(kk.bindings.length, kk.name).toBeLessThanOrEqual(8);
   });
 
   it('head dims that are not a multiple of 4 (scalar rows instead of vec4)', async () => {
