@@ -13,7 +13,7 @@ import { isLeaf, planFusion, storageRule, viewRoots, type FusionPlan } from '../
 import { planMemory, type PlanValue } from '../passes/memory.js';
 import { emitCacheWriteInPlace, emitKernels, emitMapInPlace, type EmittedKernel } from './kernel.js';
 import { emitSums, type RowEnv } from './rows.js';
-import { pairKV } from './attention.js';
+import { pairKV } from './attention-grad.js';
 import { sameShape } from './expr.js';
 import { getOp } from '../ops/registry.js';
 

@@ -10,7 +10,8 @@ import { Builder, dispatch1d, hasCustomLoader, hasLoader, header, isPlainFusable
 import { FUSABLE_INDEX_OPS } from './loaders.js';
 import { getOp } from '../ops/registry.js';
 import { emitCrossEntropy, emitCrossEntropyGrad, emitSoftmaxGrad, emitNorm, emitNormGradW, emitNormGradX, emitNormStats, emitReduceRows, emitSoftmax } from './rows.js';
-import { emitAttention, emitAttentionGrad, emitAttentionGradKV, type KVOut } from './attention.js';
+import { emitAttention } from './attention.js';
+import { emitAttentionGrad, emitAttentionGradKV, type KVOut } from './attention-grad.js';
 import './loaders.js';
 
 export interface EmittedKernel {
