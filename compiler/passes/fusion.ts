@@ -137,9 +137,12 @@ export function planFusion(order: readonly Node[], roots: ReadonlySet<Node>, sto
       const cs = consumers.get(cur) ?? [];
       if (cs.length !== 1 || (cur !== mm && M.has(cur))) break;
       const c = cs[0]!;
+      // A reshape keeps the flat order the epilogue indexes by (bi·M·N + row·N + col): climb through it, so the
+      // residual add after [B·T, D] → [B, T, D] joins its matmul.
+      if (c.op === 'reshape' && !M.has(c) && !claimed.has(c)) { chain.push(c); cur = c; continue; }
       let kind: string;
       try { kind = getOp(c.op).kind; } catch { break; }
-      if (kind !== 'elementwise' || c.op === 'one_hot' || c.op === 'scalar' || !sameShape(c.shape, mm.shape) || !isFloat(c.dtype) || claimed.has(c) || epilogue.has(c)) break;
+      if (kind !== 'elementwise' || c.op === 'one_hot' || c.op === 'scalar' || !sameShape(c.shape, cur.shape) || !isFloat(c.dtype) || claimed.has(c) || epilogue.has(c)) break;
       if (c.inputs.filter((x) => x === cur).length !== 1) break;
       chain.push(c);
       top = c;

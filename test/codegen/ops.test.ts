@@ -86,6 +86,15 @@ describe('matmul', () => {
     };
     await check(dev, g, out(g, items), randomFeeds(g));
   });
+
+  it('epilogue through a reshape: x + reshape(h·W, [B, T, D]) (the decoder residual) is one kernel', async () => {
+    const g = new Graph();
+    const B = 2, T = 5, D = 12;
+    const x = g.input('x', [B, T, D]), h = g.input('h', [B * T, D]), w = g.input('w', [D, D]);
+    const y = g.mul(g.add(x, g.reshape(g.matmul(h, w), [B, T, D])), g.scalar(0.5));
+    const r = await check(dev, g, out(g, { y }), randomFeeds(g));
+    expect(r.program.kernels.map((k) => k.name)).toEqual(['matmul_epilogue']);
+  });
 });
 
 describe('composites', () => {
