@@ -277,6 +277,20 @@ describe('attention', () => {
     await check(dev, g, out(g, items), randomFeeds(g, 3, 4, { qs: Float64Array.from([0, 1]), ks: kseg }));
   });
 
+  it('one query per head in f16 storage, and a head dim of 128 (fewer invocations share the keys)', async () => {
+    const g = new Graph();
+    const items: Record<string, Node> = {};
+    for (const D of [16, 128]) {
+      const q = g.input(`q${D}`, [1, 2, 1, D]), k = g.input(`k${D}`, [1, 2, 90, D]), v = g.input(`v${D}`, [1, 2, 90, D]);
+      const qp = g.constant(`p${D}`, [1], Float64Array.from([70]), 'i32');
+      // The attention output is an intermediate (f16 storage in f16 mode) read back by the scaling.
+      items[`y${D}`] = g.mul(g.attention(q, k, v, { causal: true, qPos: qp }), g.scalar(2));
+    }
+    await check(dev, g, out(g, items), randomFeeds(g, 4, 4), 1e-5);
+    const r = await check(dev, g, out(g, items), randomFeeds(g, 4, 4), 1e-2, 'f16');
+    expect(r.program.kernels.some((k) => k.name === 'attention_decode' && k.wgsl.includes('f16'))).toBe(true);
+  });
+
   it('KV cache: cache_write in place (assign) and cache_read', async () => {
     const g = new Graph();
     const cache = g.state('cache', [1, 2, 8, 4]);
