@@ -298,12 +298,18 @@ function mergeInPlaceUpdates(kernels: KernelEntry[], inPlace: Map<Node, Node>, p
 }
 
 /**
- * Consecutive sums of everything (one output element, one kernel each: the global norm's per-parameter sums)
- * become one kernel with a workgroup per sum (emitSums), within the binding limit, when none reads another.
+ * Consecutive sums (of everything, or row sums over a last axis of at least 128: the global norm's
+ * per-parameter sums and their two-stage partials) become one kernel with a workgroup per row (emitSums),
+ * within the binding limit, when none reads another.
  */
 function mergeSums(kernels: KernelEntry[], plan: FusionPlan, limit: number, env: RowEnv): KernelEntry[] {
-  const isSum = (e: KernelEntry): boolean => e.node.op === 'sum' && numel(e.node.shape) === 1 && !plan.epilogue.has(e.node) && !e.outs &&
-    e.layout[0] === 'out' && !e.k.layout;
+  const rowSum = (n: Node): boolean => {
+    if (n.op !== 'sum') return false;
+    if (numel(n.shape) === 1) return true;
+    const x = n.inputs[0]!, r = x.shape.length, axes = (n.attrs.axes as number[] | undefined) ?? [];
+    return axes.length === 1 && (axes[0]! + r) % r === r - 1 && x.shape[r - 1]! >= 128;
+  };
+  const isSum = (e: KernelEntry): boolean => rowSum(e.node) && !plan.epilogue.has(e.node) && !e.outs && e.layout[0] === 'out' && !e.k.layout;
   const inputs = (e: KernelEntry): Node[] => e.layout.slice(1).map((b) => plan.bufferOf(b as Node));
   const fits = (group: KernelEntry[]): boolean => {
     const outsSet = new Set(group.map((e) => e.node));

@@ -273,28 +273,29 @@ ${loop(V, WG, 1, `out[e] = ${storeConv(plan.storage(node), `g * (exp(f32(${x}(e)
 }
 
 /**
- * Several sums of everything in one kernel: workgroup j sums nodes[j]'s input into nodes[j]'s own buffer
- * (bound read-write at binding j). The global gradient norm takes one such sum per parameter; one kernel for
- * a run of them saves a dispatch each (tiny multimodal step: 375 → 316 kernels).
+ * Several row sums in one kernel, a workgroup per row: nodes[j] sums its input's last axis (or everything)
+ * into its own buffer, bound read-write at binding j, and its rows follow nodes[j − 1]'s in the grid. The
+ * global gradient norm takes, per parameter, a sum of everything or a two-stage one (partial row sums, then
+ * their sum); one kernel for a run of them saves a dispatch each (tiny multimodal step: 375 → 316 kernels).
  */
 export function emitSums(nodes: Node[], plan: PlanView, env: RowEnv): EmittedKernel & { layout: Node[] } {
   const b = new Builder(plan, nodes.length);
-  const sizes = nodes.map((n) => numel(n.inputs[0]!.shape));
-  const WG = wgFor(Math.max(...sizes), env);
-  const cases = nodes.map((n, j) => `    case ${j}u: { for (var e = lid; e < ${u(sizes[j]!)}; e += ${u(WG)}) { s += f32(${b.load(n.inputs[0]!)}(e)); } }`);
-  const stores = nodes.map((n, j) => `      case ${j}u: { out${j}[0] = ${storeConv(plan.storage(n), 's')}; }`);
+  let start = 0;
+  const parts = nodes.map((n) => {
+    const x = n.inputs[0]!, rows = numel(n.shape);
+    const part = { rows, R: numel(x.shape) / rows, x: b.load(x), start, end: start + rows };
+    start += rows;
+    return part;
+  });
+  const WG = wgFor(Math.max(...parts.map((p) => p.R)), env);
+  const chain = (stmt: (p: typeof parts[number], j: number) => string): string =>
+    parts.map((p, j) => `${j ? ' else ' : ''}if (row < ${u(p.end)}) { let r = row - ${u(p.start)}; ${stmt(p, j)} }`).join('');
   const body = `  var s = 0.0;
-  switch (row) {
-${cases.join('\n')}
-    default: {}
-  }
+  ${chain((p) => `for (var e = lid; e < ${u(p.R)}; e += ${u(WG)}) { s += f32(${p.x}(r * ${u(p.R)} + e)); }`)}
   s = wg_sum(s, lid);
   if (lid == 0u) {
-    switch (row) {
-${stores.join('\n')}
-      default: {}
-    }
+    ${chain((_, j) => `out${j}[r] = ${storeConv(plan.storage(nodes[j]!), 's')};`)}
   }`;
-  const k = rowKernel(`sum${nodes.length}`, nodes[0]!, b, nodes.length, WG, body, env, nodes);
+  const k = rowKernel(`sum${nodes.length}`, nodes[0]!, b, start, WG, body, env, nodes);
   return { ...k, layout: [...nodes, ...b.bound] };
 }

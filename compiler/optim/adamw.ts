@@ -50,12 +50,10 @@ export function buildTrainStep(g: Graph, loss: Node, opts: AdamWOptions): TrainS
     total.set(p, gr);
   }
 
-  // Global L2 norm over every gradient element. A non-finite norm skips the whole update.
-  let sumsq: Node | null = null;
-  for (const gr of total.values()) {
-    const s = g.sum(g.mul(gr, gr), gr.shape.map((_, i) => i));
-    sumsq = sumsq ? g.add(sumsq, s) : s;
-  }
+  // Global L2 norm over every gradient element. A non-finite norm skips the whole update. Every per-parameter
+  // sum comes before the additions, so the sums are consecutive in the schedule and share kernels.
+  const sums = [...total.values()].map((gr) => g.sum(g.mul(gr, gr), gr.shape.map((_, i) => i)));
+  const sumsq: Node | null = sums.length ? sums.reduce((a, s) => g.add(a, s)) : null;
   const gradNorm = g.output('grad_norm', g.sqrt(sumsq ?? g.scalar(0)));
   const finite = g.compare(gradNorm, g.scalar(3e38), 'lt');                   // false for NaN and ±inf
   const clipScale = opts.clip > 0 ? g.min(g.scalar(1), g.div(g.scalar(opts.clip), g.add(gradNorm, g.scalar(1e-6)))) : g.scalar(1);

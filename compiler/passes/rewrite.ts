@@ -97,8 +97,13 @@ export function rewrite(graph: Graph, outputs: readonly string[], castF16: (n: N
     if (!h) { h = add(make()); memo.set(key, h); }
     return h;
   };
+  // Second stages of split sums wait until something reads them, so a run of first stages (the global norm's
+  // partials, one per parameter) stays consecutive and shares a kernel, and so do the second stages.
+  const deferred = new Map<Node, Node[]>();
+  const flush = (x: Node): void => { const d = deferred.get(x); if (d) { deferred.delete(x); for (const y of d) add(y); } };
   for (const n0 of sorted) {
     let ins = n0.inputs.map((i) => repl.get(i) ?? i);
+    for (const x of ins) flush(x);
     let extra: Node | null = null;
     if (n0.op.startsWith('attention_grad_')) {
       extra = shared(`stats:${ins.map((i) => i.id).join(',')}:${JSON.stringify(n0.attrs)}`, () => {
@@ -135,8 +140,10 @@ export function rewrite(graph: Graph, outputs: readonly string[], castF16: (n: N
       if (G > 1) {
         const rows = add(virtualNode('reshape', [x], { shape: [G, N / G] }, [G, N / G], x.dtype));
         const part = add(virtualNode('sum', [rows], { axes: [1], keepdims: false }, [G], n0.dtype));
-        let total = add(virtualNode('sum', [part], { axes: [0], keepdims: false }, [], n0.dtype));
-        if (n0.shape.length) total = add(virtualNode('reshape', [total], { shape: n0.shape }, n0.shape, n0.dtype));
+        const later = [virtualNode('sum', [part], { axes: [0], keepdims: false }, [], n0.dtype)];
+        if (n0.shape.length) later.push(virtualNode('reshape', [later[0]!], { shape: n0.shape }, n0.shape, n0.dtype));
+        const total = later[later.length - 1]!;
+        deferred.set(total, later);
         orig.set(total, n0.id);
         repl.set(n0, total);
         continue;
@@ -166,6 +173,7 @@ export function rewrite(graph: Graph, outputs: readonly string[], castF16: (n: N
     repl.set(n0, c);
     add(c);
   }
+  for (const x of [...deferred.keys()]) flush(x);       // read by nothing but the outputs
   const r = (n: Node): Node => repl.get(n) ?? n;
   return {
     order,
