@@ -40,6 +40,7 @@ export function pairKV(order: readonly Node[], plan: Pick<FusionPlan, 'materiali
   // buffer or a cheap view of one.
   const root = (x: Node): Node => { while (!plan.isBuffer(x) && x.inputs.length === 1) x = x.inputs[0]!; return x; };
   const fits = (grad: Node): boolean => 2 + new Set(grad.inputs.filter((_, i) => i !== 3).map(root)).size <= bindingLimit;
+  const keyOf = (grad: Node): string => `${grad.inputs.map((x) => x.id).join(',')}:${JSON.stringify(grad.attrs)}`;   // same attention
   const byInputs = new Map<string, Partial<Record<'k' | 'v', KVOut>>>();
   const firsts: KVOut[] = [];
   for (const m of order) {
@@ -47,7 +48,7 @@ export function pairKV(order: readonly Node[], plan: Pick<FusionPlan, 'materiali
     const grad = swapped.get(m) ?? m;
     const w = grad.op === 'attention_grad_k' ? 'k' : grad.op === 'attention_grad_v' ? 'v' : null;
     if (!w || !fusedKV(grad.inputs[0]!.shape[3]!, soft) || !fits(grad)) continue;
-    const key = `${grad.inputs.map((x) => x.id).join(',')}:${JSON.stringify(grad.attrs)}`;
+    const key = keyOf(grad);
     const slot = byInputs.get(key) ?? {};
     if (slot[w]) continue;
     slot[w] = { grad, swap: swapped.has(m), outNode: m };
@@ -56,7 +57,7 @@ export function pairKV(order: readonly Node[], plan: Pick<FusionPlan, 'materiali
   }
   const pairs = new Map<Node, KVOut>();
   for (const f of firsts) {
-    const slot = byInputs.get(`${f.grad.inputs.map((x) => x.id).join(',')}:${JSON.stringify(f.grad.attrs)}`)!;
+    const slot = byInputs.get(keyOf(f.grad))!;
     const other = f.grad.op === 'attention_grad_k' ? slot.v : slot.k;
     if (!other) continue;
     const later = (consumers.get(f.outNode) ?? []).every((c) => at.get(c)! > at.get(other.outNode)!);
