@@ -20,7 +20,8 @@ export interface TokenizerJSON {
 }
 
 const utf8 = new TextEncoder();
-const utf8dec = new TextDecoder('utf-8');
+// ignoreBOM: keep a leading U+FEFF as text (the default decoder drops it, so "\uFEFFa" decoded to "a").
+const utf8dec = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class Tokenizer {
   readonly special: SpecialIds = { image: 256, bos: 257, eos: 258, pad: 259 };
