@@ -12,7 +12,7 @@ import { rewrite } from '../passes/rewrite.js';
 import { isLeaf, planFusion, storageRule, viewRoots, type FusionPlan } from '../passes/fusion.js';
 import { planMemory, type PlanValue } from '../passes/memory.js';
 import { emitCacheWriteInPlace, emitKernels, emitMapInPlace, type EmittedKernel } from './kernel.js';
-import { emitSums, type RowEnv } from './rows.js';
+import { emitSums, statsOfNorm, type RowEnv } from './rows.js';
 import { pairKV } from './attention-grad.js';
 import { sameShape } from './expr.js';
 import { getOp } from '../ops/registry.js';
@@ -118,10 +118,12 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
   for (const [leaf, v] of rw.assigns) {
     if (v.op === 'cache_write' && v.inputs[0] === leaf && (plan.consumers.get(leaf) ?? []).length === 1) inPlace.set(v, leaf);
   }
-  // Kernels that write a second value: an attention forward its lse, and dk with dv (or dv with dk).
+  // Kernels that write a second value: an attention forward its lse, a norm forward its row statistics, and
+  // dk with dv (or dv with dk).
   const lseOf = new Map(rw.order.filter((n) => n.op === '_attn_lse').map((l) => [l.inputs[0]!, l] as const));
+  const statsOf = normStatsWriters(rw.order, plan);
   const kvWith = pairKV(rw.order, plan, opts.caps.software, limit);
-  const written = new Set<Node>([...lseOf.values(), ...[...kvWith.values()].map((o) => o.outNode)]);
+  const written = new Set<Node>([...lseOf.values(), ...statsOf.values(), ...[...kvWith.values()].map((o) => o.outNode)]);
   let kernels: KernelEntry[] = [];
   const over: Node[] = [];
   for (const n of rw.order) {
@@ -129,7 +131,8 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
     const ew = ewInPlace?.get(n);
     const ks: EmittedKernel[] = inPlace.has(n) ? [emitCacheWriteInPlace(n, plan, maxDim)]
       : ew ? [emitMapInPlace([n], [ew], plan, maxDim)]
-      : emitKernels({ node: n, plan, caps: opts.caps, matmul: plan.epilogue.get(n), swapped: plan.swapped.get(n), lse: lseOf.get(n), kvWith: kvWith.get(n) });
+      : emitKernels({ node: n, plan, caps: opts.caps, matmul: plan.epilogue.get(n), swapped: plan.swapped.get(n), lse: lseOf.get(n), kvWith: kvWith.get(n),
+        normStats: statsOf.get(n) });
     for (const [j, k] of ks.entries()) {
       const layout = k.layout ?? ['out', ...k.bound];
       if (layout.length > limit) {
@@ -141,7 +144,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
       const members = j < ks.length - 1 ? [] : [...collectInline(n, plan)];
       const mm = plan.epilogue.get(n);
       if (mm && j === ks.length - 1) members.unshift(mm);
-      const second = kvWith.get(n)?.outNode ?? lseOf.get(n);
+      const second = kvWith.get(n)?.outNode ?? lseOf.get(n) ?? statsOf.get(n);
       if (second && k.layout) members.push(...collectInline(second, plan), second);
       kernels.push({ k, node: n, layout, members, ...(second && k.layout ? { outs: [second] } : {}) });
     }
@@ -249,6 +252,19 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
     peakBytes: buffers.reduce((a, b) => a + b.bytes, 0),
     tempBytesUnplanned: tempUnplanned,
   };
+}
+
+/** Norm forwards (materialized, computed before) → the `_norm_stats` node of the same rows that their kernel writes. */
+function normStatsWriters(order: readonly Node[], plan: FusionPlan): Map<Node, Node> {
+  const out = new Map<Node, Node>();
+  const seen: Node[] = [];                       // materialized nodes so far: a writer must come first
+  for (const n of order) {
+    if (n.op === '_norm_stats') {
+      const norm = seen.find((m) => !out.has(m) && statsOfNorm(m, n));
+      if (norm) out.set(norm, n);
+    } else if (plan.materialized.has(n) && !plan.epilogue.has(n) && !plan.swapped.has(n)) seen.push(n);
+  }
+  return out;
 }
 
 interface KernelEntry {

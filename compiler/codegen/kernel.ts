@@ -38,6 +38,8 @@ export interface KernelRequest {
   lse?: Node;
   /** dk (or dv) whose kernel also writes its sibling dv (or dk): see pairKV. */
   kvWith?: KVOut;
+  /** A norm forward in training: the `_norm_stats` node its kernel also writes. */
+  normStats?: Node;
 }
 
 const WG = 64;
@@ -241,7 +243,7 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   const inBuf = (x: Node): boolean => plan.isBuffer(x) || (x.op === 'reshape' && inBuf(x.inputs[0]!));
   if (op === 'matmul' && inBuf(node.inputs[0]!) && inBuf(node.inputs[1]!) && matmulSpecOk(node)) return emitMatmulNode(req, node);
   if (op === 'softmax' || op === 'log_softmax') return emitSoftmax(node, plan, env);
-  if (NORMS.has(op)) return emitNorm(node, plan, env);
+  if (NORMS.has(op)) return emitNorm(node, plan, env, req.normStats);
   if (op.endsWith('_grad_x') && NORMS.has(op.slice(0, -7))) return emitNormGradX(node, plan, env);
   if (op.endsWith('_grad_w') && NORMS.has(op.slice(0, -7)) && node.inputs.length === 3) return emitNormGradW(node, plan, env);
   if (op === '_norm_stats') return emitNormStats(node, plan, env);

@@ -122,8 +122,8 @@ ${loop(n, WG, stride, `let dd = f32(${x}(e)) - mean; sv += dd * dd;`)}
 }
 
 /** layernorm / layernorm2d / rmsnorm forward. */
-export function emitNorm(node: Node, plan: PlanView, env: RowEnv): EmittedKernel {
-  const b = new Builder(plan, 1);
+export function emitNorm(node: Node, plan: PlanView, env: RowEnv, stats?: Node): EmittedKernel {
+  const b = new Builder(plan, stats ? 2 : 1);
   const op = node.op;
   const rms = op === 'rmsnorm';
   const [xN, wN, bN] = node.inputs as [Node, Node, Node | undefined];
@@ -131,11 +131,23 @@ export function emitNorm(node: Node, plan: PlanView, env: RowEnv): EmittedKernel
   const { rows, n, stride, base } = axisRows(node.shape, normAxis(op, node.shape.length));
   const WG = wgFor(n, env);
   const val = `(f32(${x}(e)) - mean) * rstd * f32(${w}(j))${bb ? ` + f32(${bb}(j))` : ''}`;
+  const out = stats ? 'out0' : 'out';
   const body = `  let base = ${base};
-${statsBody(x, n, WG, stride, rms, epsOf(node, op))}
-${loop(n, WG, stride, `out[e] = ${storeConv(plan.storage(node), val)};`)}`;
-  return rowKernel(op, node, b, rows, WG, body, env);
+${statsBody(x, n, WG, stride, rms, epsOf(node, op))}${stats ? `
+  if (lid == 0u) { out1[row * 2u] = mean; out1[row * 2u + 1u] = rstd; }` : ''}
+${loop(n, WG, stride, `${out}[e] = ${storeConv(plan.storage(node), val)};`)}`;
+  if (!stats) return rowKernel(op, node, b, rows, WG, body, env);
+  // In training the forward also writes the row statistics the weight gradient needs (what norm_stats
+  // would recompute), as a second output.
+  return { ...rowKernel(op, node, b, rows, WG, body, env, [node, stats]), layout: ['out', stats, ...b.bound] };
 }
+
+/** Whether `stats` (a `_norm_stats` node) holds the row statistics the forward `norm` computes. */
+export function statsOfNorm(norm: Node, stats: Node): boolean {
+  return NORM_OPS.has(norm.op) && stats.op === '_norm_stats' && stats.inputs[0] === norm.inputs[0] &&
+    stats.attrs.axis === normAxis(norm.op, norm.shape.length) && stats.attrs.eps === epsOf(norm, norm.op) && (stats.attrs.rms === true) === (norm.op === 'rmsnorm');
+}
+const NORM_OPS = new Set(['layernorm', 'layernorm2d', 'rmsnorm']);
 
 /** *_grad_x(x, w, dy): dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), ĝ = dy·w (rmsnorm drops mean(ĝ)). */
 export function emitNormGradX(node: Node, plan: PlanView, env: RowEnv): EmittedKernel {
