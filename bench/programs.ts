@@ -84,9 +84,10 @@ function row(name: string, shape: string, flops: number, ours: { t: Timing; kern
     peer: p, peerMs, ratio: p ? o / p : null, note };
 }
 
-/** tfjs causal attention o = softmax(q·kᵀ/√d + mask)·v over [B·H, T, Dh] (heads folded into the batch). */
-function tfAttention(tf: Tf, q: any, k: any, v: any, mask: any, Dh: number): any {
-  return tf.matMul(tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(Dh)), mask)), v);
+/** tfjs attention o = softmax(q·kᵀ/√d [+ mask])·v over [B·H, T, Dh] (heads folded into the batch). */
+function tfAttention(tf: Tf, q: any, k: any, v: any, mask: any | null, Dh: number): any {
+  const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(Dh));
+  return tf.matMul(tf.softmax(mask ? tf.add(scores, mask) : scores), v);
 }
 
 function causalMask(tf: Tf, T: number): any {
@@ -137,7 +138,7 @@ export async function benchPrograms(gpu: GpuDevice, peer: TfjsPeer | null, opts:
         const filled = (d: Float32Array) => Float32Array.from({ length: H * n * Dh }, (_, i) => d[Math.floor(i / (n * Dh)) * cache * Dh + (i % (n * Dh))]!);
         const kf = filled(feeds.k), vf = filled(feeds.v);
         sampler = await peerSampler(peer, () => [tf.tensor3d(feeds.q, [H, 1, Dh]), tf.tensor3d(kf, [H, n, Dh]), tf.tensor3d(vf, [H, n, Dh])],
-          ([qq, kk, vv]) => tf.matMul(tf.softmax(tf.mul(tf.matMul(qq, kk, false, true), 1 / Math.sqrt(Dh))), vv), targetMs);
+          ([qq, kk, vv]) => tfAttention(tf, qq, kk, vv, null, Dh), targetMs);
       } catch (e) { note += `; tfjs: ${(e as Error).message.split('\n')[0]}`; }
     }
     const ours = await timeCompiled(gpu, g, ['o'], feeds, targetMs, samples, sampler);

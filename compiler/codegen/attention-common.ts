@@ -21,16 +21,20 @@ export const ROWS = 32;
 /** Staged rows per tile: `arrays` D-wide f32 tiles (plus `extra` f32 per row) within the 16 KiB every device grants. */
 export const tileRows = (D: number, arrays: number, extra = 0): number => Math.max(1, Math.min(32, Math.floor(16384 / ((arrays * D + extra) * 4))));
 
+/** The explicit query positions [Tq] (after the optional segment pair; the mask inputs start at `first`), if any. */
+export const posInput = (n: Node, first: number): Node | null =>
+  (n.attrs.hasPos === true ? n.inputs[first + (n.attrs.hasSeg === true ? 2 : 0)]! : null);
+
 /** `fn visible(b, i, j) -> bool` honouring segments, padding (kSeg < 0) and causality by position. */
 export function visibleFn(b: Builder, n: Node, first: number, d: Dims): string {
-  let at = first;
   const lines: string[] = [];
   if (n.attrs.hasSeg === true) {
-    const qs = b.load(n.inputs[at++]!), ks = b.load(n.inputs[at++]!);
+    const qs = b.load(n.inputs[first]!), ks = b.load(n.inputs[first + 1]!);
     lines.push(`let ks = i32(${ks}(bb * ${u(d.Tk)} + j));`, `if (ks < 0i || i32(${qs}(bb * ${u(d.Tq)} + i)) != ks) { return false; }`);
   }
   if (n.attrs.causal === true) {
-    const qp = n.attrs.hasPos === true ? `i32(${b.load(n.inputs[at]!)}(i))` : `i32(i) + ${d.Tk - d.Tq}i`;
+    const pos = posInput(n, first);
+    const qp = pos ? `i32(${b.load(pos)}(i))` : `i32(i) + ${d.Tk - d.Tq}i`;
     lines.push(`if (i32(j) > ${qp}) { return false; }`);
   }
   lines.push('return true;');
@@ -101,10 +105,10 @@ export function queryMajor(d: Dims, n: Node, disp: { nx: number }, soft: boolean
   if (causalByIndex(n)) {
     // The block's last query i0 + ROWS − 1 sees keys up to i0 + ROWS − 1 + (Tk − Tq).
     keyEnd = `u32(clamp(i32(i0) + ${ROWS + d.Tk - d.Tq}i, 0i, ${d.Tk}i))`;
-  } else if (n.attrs.causal === true && n.attrs.hasPos === true) {
+  } else if (n.attrs.causal === true && posInput(n, first)) {
     // Explicit positions (decoding over a KV cache): no key past the block's largest position + 1, so a
     // decode step reads the cache up to its position, not to its length.
-    const qp = b.load(n.inputs[first + (n.attrs.hasSeg === true ? 2 : 0)]!);
+    const qp = b.load(posInput(n, first)!);
     pre += `
   var posEnd = 0i;
   for (var r = i0; r < min(i0 + ${u(ROWS)}, ${u(d.Tq)}); r++) { posEnd = max(posEnd, i32(${qp}(r)) + 1i); }`;

@@ -21,7 +21,7 @@
 import { numel, type Node } from '../ir/node.js';
 import { Builder, dispatch1d, f32lit, header, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
-import { blockGroups, chunk, dims, frame, hideBound, kvRow, outRow, qRow, queryMajor, stage, storeChunk, tileRows, tiles, visibleFn } from './attention-common.js';
+import { blockGroups, chunk, dims, frame, hideBound, kvRow, outRow, posInput, qRow, queryMajor, stage, storeChunk, tileRows, tiles, visibleFn } from './attention-common.js';
 
 /** The forward; with `lse` (a training step's `_attn_lse` node) it also writes each query's log-sum-exp. */
 export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false, lse?: Node): EmittedKernel {
@@ -50,8 +50,8 @@ function emitSplitKeys(n: Node, plan: PlanView, maxDim: number, swap: boolean, o
   const disp = dispatch1d(groups, 1, maxDim);
   const st = plan.storage(outNode);
   // The keys the query can see end at Tk (causal by index: query 0 sees keys ≤ Tk − 1) or at its position + 1.
-  const keyEnd = n.attrs.causal === true && n.attrs.hasPos === true
-    ? `u32(clamp(i32(${b.load(n.inputs[3 + (n.attrs.hasSeg === true ? 2 : 0)]!)}(0u)) + 1i, 0i, ${d.Tk}i))` : u(d.Tk);
+  const pos = n.attrs.causal === true ? posInput(n, 3) : null;
+  const keyEnd = pos ? `u32(clamp(i32(${b.load(pos)}(0u)) + 1i, 0i, ${d.Tk}i))` : u(d.Tk);
   const body = `  ${hideBound(d, soft) ? `DN = select(${u(d.DV)}, 0u, arrayLength(&out) == 0u);` : ''}
   let g = wid.y * ${u(disp.nx)} + wid.x;
   if (g >= ${u(groups)}) { return; }

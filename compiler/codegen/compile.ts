@@ -120,10 +120,9 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
   }
   // Kernels that write a second value: an attention forward its lse, a norm forward its row statistics, and
   // dk with dv (or dv with dk).
-  const lseOf = new Map(rw.order.filter((n) => n.op === '_attn_lse').map((l) => [l.inputs[0]!, l] as const));
-  const statsOf = normStatsWriters(rw.order, plan);
+  const alsoWrites = new Map([...rw.order.filter((n) => n.op === '_attn_lse').map((l) => [l.inputs[0]!, l] as const), ...normStatsWriters(rw.order, plan)]);
   const kvWith = pairKV(rw.order, plan, opts.caps.software, limit);
-  const written = new Set<Node>([...lseOf.values(), ...statsOf.values(), ...[...kvWith.values()].map((o) => o.outNode)]);
+  const written = new Set<Node>([...alsoWrites.values(), ...[...kvWith.values()].map((o) => o.outNode)]);
   let kernels: KernelEntry[] = [];
   const over: Node[] = [];
   for (const n of rw.order) {
@@ -131,8 +130,8 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
     const ew = ewInPlace?.get(n);
     const ks: EmittedKernel[] = inPlace.has(n) ? [emitCacheWriteInPlace(n, plan, maxDim)]
       : ew ? [emitMapInPlace([n], [ew], plan, maxDim)]
-      : emitKernels({ node: n, plan, caps: opts.caps, matmul: plan.epilogue.get(n), swapped: plan.swapped.get(n), lse: lseOf.get(n), kvWith: kvWith.get(n),
-        normStats: statsOf.get(n) });
+      : emitKernels({ node: n, plan, caps: opts.caps, matmul: plan.epilogue.get(n), swapped: plan.swapped.get(n), alsoWrites: alsoWrites.get(n),
+        kvWith: kvWith.get(n) });
     for (const [j, k] of ks.entries()) {
       const layout = k.layout ?? ['out', ...k.bound];
       if (layout.length > limit) {
@@ -144,7 +143,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
       const members = j < ks.length - 1 ? [] : [...collectInline(n, plan)];
       const mm = plan.epilogue.get(n);
       if (mm && j === ks.length - 1) members.unshift(mm);
-      const second = kvWith.get(n)?.outNode ?? lseOf.get(n) ?? statsOf.get(n);
+      const second = kvWith.get(n)?.outNode ?? alsoWrites.get(n);
       if (second && k.layout) members.push(...collectInline(second, plan), second);
       kernels.push({ k, node: n, layout, members, ...(second && k.layout ? { outs: [second] } : {}) });
     }

@@ -9,7 +9,7 @@ import { emitMatmul, matmulShape, tuningKey, type MatmulKernel, type MatmulShape
 import { Builder, dispatch1d, hasCustomLoader, hasLoader, header, isPlainFusable, outDecl, storeConv, sty, u, type PlanView } from './expr.js';
 import { FUSABLE_INDEX_OPS } from './loaders.js';
 import { getOp } from '../ops/registry.js';
-import { emitCrossEntropy, emitCrossEntropyGrad, emitSoftmaxGrad, emitNorm, emitNormGradW, emitNormGradX, emitNormStats, emitReduceRows, emitSoftmax } from './rows.js';
+import { emitCrossEntropy, emitCrossEntropyGrad, emitSoftmaxGrad, emitNorm, emitNormGradW, emitNormGradX, emitNormStats, emitReduceRows, emitSoftmax, NORMS } from './rows.js';
 import { emitAttention } from './attention.js';
 import { emitAttentionGrad, emitAttentionGradKV, type KVOut } from './attention-grad.js';
 import './loaders.js';
@@ -34,12 +34,10 @@ export interface KernelRequest {
   matmul?: Node;
   /** `node` is permute(attention*, [0, 2, 1, 3]): the attention kernel writes that layout directly. */
   swapped?: Node;
-  /** Attention forward in training: the `_attn_lse` node its kernel also writes. */
-  lse?: Node;
+  /** A second value the kernel writes: an attention forward's `_attn_lse`, a norm forward's `_norm_stats`. */
+  alsoWrites?: Node;
   /** dk (or dv) whose kernel also writes its sibling dv (or dk): see pairKV. */
   kvWith?: KVOut;
-  /** A norm forward in training: the `_norm_stats` node its kernel also writes. */
-  normStats?: Node;
 }
 
 const WG = 64;
@@ -165,7 +163,6 @@ function emitTunedMatmul(spec: MatmulSpec, caps: KernelCaps): MatmulKernel {
   return emitMatmul(spec, caps);
 }
 
-const NORMS = new Set(['layernorm', 'layernorm2d', 'rmsnorm']);
 
 /** Ops with a dedicated kernel (beyond the generic per-element one). */
 export const DEDICATED = new Set(['matmul', 'softmax', 'log_softmax', 'softmax_grad', 'log_softmax_grad', 'layernorm', 'layernorm2d',
@@ -243,14 +240,14 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   const inBuf = (x: Node): boolean => plan.isBuffer(x) || (x.op === 'reshape' && inBuf(x.inputs[0]!));
   if (op === 'matmul' && inBuf(node.inputs[0]!) && inBuf(node.inputs[1]!) && matmulSpecOk(node)) return emitMatmulNode(req, node);
   if (op === 'softmax' || op === 'log_softmax') return emitSoftmax(node, plan, env);
-  if (NORMS.has(op)) return emitNorm(node, plan, env, req.normStats);
+  if (NORMS.has(op)) return emitNorm(node, plan, env, req.alsoWrites);
   if (op.endsWith('_grad_x') && NORMS.has(op.slice(0, -7))) return emitNormGradX(node, plan, env);
   if (op.endsWith('_grad_w') && NORMS.has(op.slice(0, -7)) && node.inputs.length === 3) return emitNormGradW(node, plan, env);
   if (op === '_norm_stats') return emitNormStats(node, plan, env);
   if (op === 'softmax_grad' || op === 'log_softmax_grad') return emitSoftmaxGrad(node, plan, env);
   if (op === 'cross_entropy_grad') return emitCrossEntropyGrad(node, plan, env);
   if (op === 'cross_entropy') return emitCrossEntropy(node, plan, env);
-  if (op === 'attention') return emitAttention(node, plan, maxDim, false, node, caps.software, req.lse);
+  if (op === 'attention') return emitAttention(node, plan, maxDim, false, node, caps.software, req.alsoWrites);
   if (op.startsWith('attention_grad') || op === '_attn_stats') return emitAttentionGrad(node, plan, maxDim, false, node, caps.software);
   if (['sum', 'mean', 'max', 'logsumexp'].includes(op)) {
     const R = numel(node.inputs[0]!.shape) / Math.max(1, numel(node.shape));

@@ -109,8 +109,13 @@ ${loop(n, WG, stride, `out[e] = ${storeConv(st, fin)};`)}`;
   return rowKernel(node.op, node, b, rows, WG, body, env);
 }
 
-const normAxis = (op: string, rank: number): number => (op.startsWith('layernorm2d') ? 1 : rank - 1);
-const epsOf = (n: Node, op: string): number => (typeof n.attrs.eps === 'number' ? n.attrs.eps : op.startsWith('layernorm2d') ? 1e-6 : 1e-5);
+/** The norms with dedicated kernels (forward, _grad_x, _grad_w) and the facts their kernels share. */
+export const NORMS = new Set(['layernorm', 'layernorm2d', 'rmsnorm']);
+/** The normalised axis of a norm op (or one of its grads): channels for layernorm2d, else the last. */
+export const normAxis = (op: string, rank: number): number => (op.startsWith('layernorm2d') ? 1 : rank - 1);
+export const epsOf = (n: Node, op: string): number => (typeof n.attrs.eps === 'number' ? n.attrs.eps : op.startsWith('layernorm2d') ? 1e-6 : 1e-5);
+/** Lane 0 stores the row's (mean, rstd) into `arr` [rows, 2]. */
+const storeStats = (arr: string): string => `  if (lid == 0u) { ${arr}[row * 2u] = mean; ${arr}[row * 2u + 1u] = rstd; }`;
 
 /** Lines computing `mean` and `rstd` of the row (two-pass variance; rmsnorm: mean = 0). */
 function statsBody(x: string, n: number, WG: number, stride: number, rms: boolean, eps: number): string {
@@ -133,8 +138,7 @@ export function emitNorm(node: Node, plan: PlanView, env: RowEnv, stats?: Node):
   const val = `(f32(${x}(e)) - mean) * rstd * f32(${w}(j))${bb ? ` + f32(${bb}(j))` : ''}`;
   const out = stats ? 'out0' : 'out';
   const body = `  let base = ${base};
-${statsBody(x, n, WG, stride, rms, epsOf(node, op))}${stats ? `
-  if (lid == 0u) { out1[row * 2u] = mean; out1[row * 2u + 1u] = rstd; }` : ''}
+${statsBody(x, n, WG, stride, rms, epsOf(node, op))}${stats ? `\n${storeStats('out1')}` : ''}
 ${loop(n, WG, stride, `${out}[e] = ${storeConv(plan.storage(node), val)};`)}`;
   if (!stats) return rowKernel(op, node, b, rows, WG, body, env);
   // In training the forward also writes the row statistics the weight gradient needs (what norm_stats
@@ -144,10 +148,9 @@ ${loop(n, WG, stride, `${out}[e] = ${storeConv(plan.storage(node), val)};`)}`;
 
 /** Whether `stats` (a `_norm_stats` node) holds the row statistics the forward `norm` computes. */
 export function statsOfNorm(norm: Node, stats: Node): boolean {
-  return NORM_OPS.has(norm.op) && stats.op === '_norm_stats' && stats.inputs[0] === norm.inputs[0] &&
+  return NORMS.has(norm.op) && stats.op === '_norm_stats' && stats.inputs[0] === norm.inputs[0] &&
     stats.attrs.axis === normAxis(norm.op, norm.shape.length) && stats.attrs.eps === epsOf(norm, norm.op) && (stats.attrs.rms === true) === (norm.op === 'rmsnorm');
 }
-const NORM_OPS = new Set(['layernorm', 'layernorm2d', 'rmsnorm']);
 
 /** *_grad_x(x, w, dy): dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), ĝ = dy·w (rmsnorm drops mean(ĝ)). */
 export function emitNormGradX(node: Node, plan: PlanView, env: RowEnv): EmittedKernel {
@@ -177,7 +180,7 @@ export function emitNormStats(node: Node, plan: PlanView, env: RowEnv): EmittedK
   const x = b.load(xN);
   const body = `  let base = ${base};
 ${statsBody(x, n, WG, stride, node.attrs.rms === true, node.attrs.eps as number)}
-  if (lid == 0u) { out[row * 2u] = mean; out[row * 2u + 1u] = rstd; }`;
+${storeStats('out')}`;
   return rowKernel('norm_stats', node, b, rows, WG, body, env);
 }
 

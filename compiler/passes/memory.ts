@@ -43,17 +43,3 @@ export function planMemory(values: readonly PlanValue[], kernelCount: number): M
   }
   return { slot, slotBytes, pinnedSlots, unplannedBytes: values.reduce((a, v) => a + v.bytes, 0) };
 }
-
-/** The fewest bytes any plan can have: the most that is live at once (pinned values all step long). */
-export function liveBytesLowerBound(values: readonly PlanValue[], kernelCount: number): number {
-  const delta = new Float64Array(kernelCount + 1);
-  let pinned = 0;
-  for (const v of values) {
-    if (v.pinned) { pinned += v.bytes; continue; }
-    delta[v.def]! += v.bytes;
-    delta[v.lastUse + 1]! -= v.bytes;
-  }
-  let live = 0, most = 0;
-  for (let k = 0; k < kernelCount; k++) { live += delta[k]!; most = Math.max(most, live); }
-  return pinned + most;
-}

@@ -4,6 +4,7 @@
 
 import { numel, type Attrs, type DType, type Node, type Shape } from '../ir/node.js';
 import type { Graph } from '../ir/graph.js';
+import { epsOf, normAxis, NORMS } from '../codegen/rows.js';
 
 
 export interface Rewritten {
@@ -18,7 +19,6 @@ export function virtualNode(op: string, inputs: readonly Node[], attrs: Attrs, s
   return Object.freeze({ id: nextVirtual--, op, inputs: [...inputs], attrs: Object.freeze({ ...attrs }), shape: Object.freeze([...shape]), dtype });
 }
 
-const NORMS = new Set(['layernorm', 'layernorm2d', 'rmsnorm']);
 
 /** Is `o` the attention forward of a backward node's inputs (q, k, v, o, dO, masks...) with these attrs? */
 function isForwardOf(o: Node, ins: readonly Node[], attrs: Attrs): boolean {
@@ -118,8 +118,7 @@ export function rewrite(graph: Graph, outputs: readonly string[], castF16: (n: N
     } else if (n0.op.endsWith('_grad_w') && NORMS.has(n0.op.slice(0, -7))) {
       const x = ins[0]!;
       const fam = n0.op.slice(0, -7);
-      const axis = fam === 'layernorm2d' ? 1 : x.shape.length - 1;
-      const eps = typeof n0.attrs.eps === 'number' ? n0.attrs.eps : fam === 'layernorm2d' ? 1e-6 : 1e-5;
+      const axis = normAxis(fam, x.shape.length), eps = epsOf(n0, fam);
       const rows = x.shape.reduce((a, d) => a * d, 1) / x.shape[axis]!;
       extra = shared(`nstats:${x.id}:${fam}:${eps}`, () => virtualNode('_norm_stats', [x], { axis, eps, rms: fam === 'rmsnorm' }, [rows, 2], 'f32'));
     } else if (n0.op === 'concat' && ins.length > CONCAT_FAN_IN) {
