@@ -6,7 +6,7 @@ import type { Node } from '../ir/node.js';
 import { numel } from '../ir/node.js';
 import type { KernelCaps } from './caps.js';
 import { emitMatmul, matmulShape, tuningKey, type MatmulKernel, type MatmulShape, type MatmulSpec } from './matmul.js';
-import { Builder, dispatch1d, hasCustomLoader, hasLoader, header, isPlainFusable, outDecl, storeConv, sty, u, type PlanView } from './expr.js';
+import { Builder, dispatch1d, hasCustomLoader, hasLoader, header, isPlainFusable, outDecl, storeConv, sty, u, vty, type PlanView } from './expr.js';
 import { FUSABLE_INDEX_OPS } from './loaders.js';
 import { getOp } from '../ops/registry.js';
 import { emitCrossEntropy, emitCrossEntropyGrad, emitSoftmaxGrad, emitNorm, emitNormGradW, emitNormGradX, emitNormStats, emitReduceRows, emitSoftmax, NORMS } from './rows.js';
@@ -45,23 +45,22 @@ const WG = 64;
 const RENAMED = new Set(['reshape', 'permute', 'expand', 'slice', 'stop_gradient']);
 
 /**
- * The generic kernel: out[i] = v<node>(i) for every element. When the element count is a multiple of 4 and the
- * output is 32-bit, each invocation computes 4 consecutive elements and stores them as one vec4: lavapipe,
- * 2^20-element add, 1.6 GB/s one element per invocation, 3.3 with 4 scalar stores, 4.7 with the vec4 store.
+ * The generic kernel: out[i] = v<node>(i) for every element. When the element count is a multiple of 4, each
+ * invocation computes 4 consecutive elements through the vector load function (expr.ts: vec4 loads where the
+ * inputs allow) and stores them as one vec4. lavapipe, 2^20-element add: 1.6 GB/s one element per invocation,
+ * 3.3 with 4 scalar stores, 4.7 with the vec4 store (and 4 scalar loads per input).
  */
 export function emitMap(node: Node, plan: PlanView, maxDim: number, name?: string): EmittedKernel {
   const b = new Builder(plan, 1);
-  const root = b.compute(node);
+  const n = numel(node.shape);
+  const quad = n % 4 === 0;
+  const root = quad ? b.load4(node, true) : b.compute(node);
   // Named after the work it does: a fused chain ending in a reshape is its last computing op (profiles group by name).
   name ??= [...b.inlined, node].reverse().find((m) => !RENAMED.has(m.op))?.op ?? node.op;
-  const n = numel(node.shape);
   const st = plan.storage(node);
-  const quad = n % 4 === 0 && st !== 'f16';
   const d = dispatch1d(quad ? n / 4 : n, WG, maxDim);
   const T = sty(st);
-  const store = quad
-    ? `let i = t * 4u;\n  out[t] = vec4<${T}>(${[0, 1, 2, 3].map((c) => `${T}(${root}(i${c ? ` + ${c}u` : ''}))`).join(', ')});`
-    : `out[t] = ${storeConv(st, `${root}(t)`)};`;
+  const store = quad ? `out[t] = vec4<${T}>(${root}(t * 4u));` : `out[t] = ${storeConv(st, `${root}(t)`)};`;
   const wgsl = `${header(b.usesF16() || st === 'f16')}${quad ? `@group(0) @binding(0) var<storage, read_write> out: array<vec4<${T}>>;` : outDecl(0, st)}
 ${b.decls()}
 @compute @workgroup_size(${WG})
@@ -76,31 +75,40 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
 /**
  * In-place elementwise updates in one kernel (optimizer-style assigns; merged, AdamW's parameter, m and v of
- * several parameters, whatever their sizes: one invocation per element of the largest, each value guarded
- * by its own size).
+ * several parameters, whatever their sizes: one invocation per element of the largest, or per 4 elements when
+ * every size is a multiple of 4, each value guarded by its own size).
  * values[j] is assigned to leaves[j], whose buffer is bound read-write at binding j; every value is computed
  * (reading the old leaves) before any is stored, so the updates see each other's old values, as when they
  * ran one after another in schedule order with each leaf read at its own index only.
  */
 export function emitMapInPlace(values: Node[], leaves: Node[], plan: PlanView, maxDim: number): EmittedKernel & { layout: Node[] } {
   const k = values.length;
-  const sub = new Map<Node, string>();
-  leaves.forEach((l, j) => sub.set(l, plan.storage(l) === 'f16' ? `f32(out${j}[i])` : `out${j}[i]`));
-  const b = new Builder(plan, k, sub);
-  const roots = values.map((v) => b.compute(v));
   const sizes = values.map((v) => numel(v.shape));
-  const n = Math.max(...sizes);
-  const d = dispatch1d(n, WG, maxDim);
+  const quad = sizes.every((s) => s % 4 === 0);
+  const sub = new Map<Node, string>(), sub4 = new Map<Node, string>();
+  leaves.forEach((l, j) => {
+    const f16 = plan.storage(l) === 'f16';
+    const at = quad ? `out${j}[i / 4u][i % 4u]` : `out${j}[i]`;
+    sub.set(l, f16 ? `f32(${at})` : at);
+    if (quad) sub4.set(l, f16 ? `vec4<f32>(out${j}[i / 4u])` : `out${j}[i / 4u]`);
+  });
+  const b = new Builder(plan, k, sub, sub4);
+  const roots = values.map((v) => (quad ? b.load4(v, true) : b.compute(v)));
+  const n = Math.max(...sizes), per = quad ? 4 : 1;
+  const d = dispatch1d(n / per, WG, maxDim);
   const f16 = b.usesF16() || leaves.some((l) => plan.storage(l) === 'f16');
   const guard = (j: number, stmt: string): string => (sizes[j] === n ? `  ${stmt}` : `  if (i < ${u(sizes[j]!)}) { ${stmt} }`);
-  const wgsl = `${header(f16)}${leaves.map((l, j) => outDecl(j, plan.storage(l), `out${j}`)).join('\n')}
+  const zero = (j: number): string => (quad ? `vec4<${vty(values[j]!.dtype)}>()` : '0.0');
+  const arr = (l: Node) => (quad ? `vec4<${sty(plan.storage(l))}>` : sty(plan.storage(l)));
+  const store = (l: Node, j: number) => (quad ? `out${j}[i / 4u] = ${arr(l)}(r${j});` : `out${j}[i] = ${storeConv(plan.storage(l), `r${j}`)};`);
+  const wgsl = `${header(f16)}${leaves.map((l, j) => `@group(0) @binding(${j}) var<storage, read_write> out${j}: array<${arr(l)}>;`).join('\n')}
 ${b.decls()}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid;
+  let i = ((wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid) * ${u(per)};
   if (i >= ${u(n)}) { return; }
-${roots.map((r, j) => (sizes[j] === n ? `  let r${j} = ${r}(i);` : `  var r${j} = 0.0;\n${guard(j, `r${j} = ${r}(i);`)}`)).join('\n')}
-${leaves.map((l, j) => guard(j, `out${j}[i] = ${storeConv(plan.storage(l), `r${j}`)};`)).join('\n')}
+${roots.map((r, j) => (sizes[j] === n ? `  let r${j} = ${r}(i);` : `  var r${j} = ${zero(j)};\n${guard(j, `r${j} = ${r}(i);`)}`)).join('\n')}
+${leaves.map((l, j) => guard(j, store(l, j))).join('\n')}
 }
 `;
   return { name: k === 1 ? `${values[0]!.op}_inplace` : `update${k}_inplace`, wgsl, workgroups: d.workgroups, bound: b.bound, layout: [...leaves, ...b.bound] };

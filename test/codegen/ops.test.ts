@@ -31,6 +31,32 @@ describe('elementwise and movement', () => {
     await check(dev, g, out(g, items), randomFeeds(g));
   });
 
+  it('4 elements per invocation: vec4 loads for same shapes, scalars and leading-axis broadcasts, gathers otherwise', async () => {
+    for (const precision of ['f32', 'f16'] as const) {
+      const g = new Graph();
+      const a = g.input('a', [3, 4, 8]), row = g.input('row', [8]), col = g.input('col', [4, 1]), k = g.input('k', [3, 4, 8], 'i32');
+      const odd = g.input('odd', [3, 5]);
+      const items: Record<string, Node> = {
+        chain: g.add(g.mul(g.silu(a), row), g.scalar(0.25)),                        // same shape, a row, a scalar
+        colb: g.sub(a, col),                                                        // broadcast along the last axis
+        where: g.where(g.compare(a, row, 'gt'), g.exp(a), g.neg(row)),
+        ints: g.cast(g.add(k, g.cast(g.mul(a, g.scalar(3)), 'i32')), 'f32'),        // i32 arithmetic on vec4<i32>
+        perm: g.mul(g.permute(a, [1, 0, 2]), g.scalar(2)),                          // a permute inside
+        odd: g.mul(odd, odd),                                                       // 15 elements: one per invocation
+      };
+      const r = await check(dev, g, out(g, items), randomFeeds(g), precision === 'f32' ? 1e-5 : 1e-2, precision);
+      const wgsl = (o: string): string => r.program.kernels.find((kk) => kk.bindings[0] === r.program.outputs[o])!.wgsl;
+      const vecIns = (o: string): number => (wgsl(o).match(/var<storage, read> b\d+: array<vec4<(f32|f16|i32)>>/g) ?? []).length;
+      expect(vecIns('chain'), wgsl('chain')).toBe(2);          // a and row; the scalar is a literal
+      expect(vecIns('where'), wgsl('where')).toBe(2);
+      expect(vecIns('colb'), wgsl('colb')).toBe(1);            // a; col is read one element at a time
+      expect(wgsl('colb')).toMatch(/array<f(32|16)>;/);
+      expect(vecIns('ints'), wgsl('ints')).toBe(2);
+      expect(wgsl('ints')).toContain('vec4<i32>');
+      expect(wgsl('odd')).not.toContain('vec4');
+    }
+  });
+
   it('permute, expand, slice, pad, concat, reshape fuse as index arithmetic', async () => {
     const g = new Graph();
     const a = g.input('a', [2, 3, 4]), b = g.input('b', [2, 1, 4]);
