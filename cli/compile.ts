@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseFlags, UserError, type IO } from './io.js';
 import { loadSpec } from './load-spec.js';
-import { parseSpec, lowerTrainStep, lowerInference, render, trainShape, lowerTrain, grad, printGraph, programKernelsText, programWgslText, CPU_SAFE_CAPS } from '../compiler/index.js';
+import { parseSpec, lowerTrainStep, lowerInference, render, trainShape, lowerTrain, printGraph, programKernelsText, programWgslText, CPU_SAFE_CAPS } from '../compiler/index.js';
 
 const STAGES = ['ast', 'spec', 'ir', 'grad', 'kernels', 'wgsl'] as const;
 const HELP = `usage: mm compile SPEC --emit ${STAGES.join('|')} [--decode] [--set name=value]... [--out DIR] [--json]

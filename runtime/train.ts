@@ -15,7 +15,7 @@ import { openDevice } from './device.js';
 import { Mixer, mixerOptionsFor } from './data/mixer.js';
 import { Tokenizer } from './data/tokenizer.js';
 import { trainTokenizerForData } from './data/corpus.js';
-import { feedBatch, type Batch } from './data/batch.js';
+import { feedBatch } from './data/batch.js';
 
 export { feedBatch };
 import { DataError } from './data/errors.js';

@@ -4,7 +4,6 @@
 
 import type { Node } from '../ir/node.js';
 import { numel } from '../ir/node.js';
-import type { Graph } from '../ir/graph.js';
 import { defineOp } from './registry.js';
 import { bool, broadcastMap, broadcastShapes, resultDtype, unbroadcast } from './util.js';
 

@@ -1,6 +1,5 @@
 // End-to-end helper: a spec's graph compiled and run for one step on the real adapter against the CPU
 // reference (outputs and every assigned leaf). Used by specs-train.test.ts and specs-decode.test.ts.
-import { expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { check as checkSpec } from '../../compiler/compile.js';
 import { compileProgram } from '../../compiler/codegen/compile.js';
