@@ -39,6 +39,10 @@ const loaders = new Map<string, Loader>();
 export function defineLoader(op: string, f: Loader): void { loaders.set(op, f); }
 export function hasLoader(op: string): boolean { return loaders.has(op) || isPlainFusable(op); }
 export function hasCustomLoader(op: string): boolean { return loaders.has(op); }
+/** A custom loader's vec4 form (4 consecutive outputs from flat index i, a multiple of 4) where `ok(n)`. */
+export interface Loader4 { ok(n: Node): boolean; emit(b: Builder, n: Node): string }
+const loaders4 = new Map<string, Loader4>();
+export function defineLoader4(op: string, l: Loader4): void { loaders4.set(op, l); }
 
 const MOVEMENT = new Set(['reshape', 'permute', 'expand', 'slice', 'pad', 'concat']);
 export function isPlainFusable(op: string): boolean {
@@ -77,6 +81,19 @@ export class Builder {
   /** Buffers some load4 reads: bound as array<vec4<T>>, scalar reads pick a component. */
   private readonly vecBufs = new Set<Node>();
   private readonly views = new Set<string>();
+  /** Scalar load functions that loop (reductions, convolutions, ...), directly or through what they call. */
+  private readonly loopy = new Set<string>();
+  /** Set when a load4 had to call a looping scalar function 4 times: 4 copies of the loop for the JIT. */
+  gatheredLoop = false;
+  /**
+   * A runtime-sized array of the kernel (its output) whose length hides loop bounds from the shader compiler,
+   * or null. Software adapters set it: llvmpipe unrolls a constant-count loop of per-lane loads completely
+   * and can spend seconds compiling it (a 32-row column sum: 4.5 s, 0.09 s with the bound hidden).
+   */
+  opaque: string | null = null;
+
+  /** The end of a loop of `n` iterations: a literal, or one the compiler cannot see through (see `opaque`). */
+  loopEnd(n: number): string { return this.opaque ? `select(${u(n)}, 0u, arrayLength(&${this.opaque}) == 0u)` : u(n); }
   private readonly extra: string[] = [];
   private readonly onStack = new Set<Node>();
   /** `subst`: nodes replaced by a scalar expression of i; `subst4`: by a vec4 expression of i (for load4). */
@@ -114,6 +131,7 @@ export class Builder {
       };
     } else {
       const text = this.inline(n, () => this.body(n));
+      if (/\bfor \(|\bloop \{/.test(text) || [...this.loopy].some((f) => text.includes(`${f}(`))) this.loopy.add(name);
       body = () => text;
     }
     this.fns.push(() => fnText(name, T, body()));
@@ -133,6 +151,7 @@ export class Builder {
     const V = `vec4<${vty(n.dtype)}>`;
     const gather = (): string => {
       const v = this.load(n, self);
+      if (this.loopy.has(v)) this.gatheredLoop = true;
       return `return ${V}(${[0, 1, 2, 3].map((c) => `${v}(i${c ? ` + ${c}u` : ''})`).join(', ')});`;
     };
     let body: string;
@@ -150,7 +169,10 @@ export class Builder {
 
   /** `n`'s body computed on vec4 when its op and inputs allow it, else null (the caller gathers scalars). */
   private body4(n: Node, V: string): string | null {
-    if (loaders.has(n.op)) return null;
+    if (loaders.has(n.op)) {
+      const l4 = loaders4.get(n.op);
+      return l4 && l4.ok(n) ? this.inline(n, () => l4.emit(this, n)) : null;
+    }
     const x = n.inputs[0];
     switch (n.op) {
       case 'reshape': case 'stop_gradient': return this.inline(n, () => `return ${this.load4(x!)}(i);`);

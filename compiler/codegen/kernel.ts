@@ -47,14 +47,18 @@ const RENAMED = new Set(['reshape', 'permute', 'expand', 'slice', 'stop_gradient
 /**
  * The generic kernel: out[i] = v<node>(i) for every element. When the element count is a multiple of 4, each
  * invocation computes 4 consecutive elements through the vector load function (expr.ts: vec4 loads where the
- * inputs allow) and stores them as one vec4. lavapipe, 2^20-element add: 1.6 GB/s one element per invocation,
+ * inputs allow) and stores them as one vec4, unless that would repeat a loop 4 times. lavapipe, 2^20-element add: 1.6 GB/s one element per invocation,
  * 3.3 with 4 scalar stores, 4.7 with the vec4 store (and 4 scalar loads per input).
  */
-export function emitMap(node: Node, plan: PlanView, maxDim: number, name?: string): EmittedKernel {
-  const b = new Builder(plan, 1);
+export function emitMap(node: Node, plan: PlanView, maxDim: number, name?: string, software = false): EmittedKernel {
+  const builder = (): Builder => { const bb = new Builder(plan, 1); if (software) bb.opaque = 'out'; return bb; };
+  let b = builder();
   const n = numel(node.shape);
-  const quad = n % 4 === 0;
-  const root = quad ? b.load4(node, true) : b.compute(node);
+  let quad = n % 4 === 0;
+  let root = quad ? b.load4(node, true) : b.compute(node);
+  // A loop (a reduction over the last axis, a convolution) that does not vectorize would be compiled 4 times:
+  // one element per invocation instead (lavapipe spends seconds JIT-compiling each copy).
+  if (quad && b.gatheredLoop) { b = builder(); quad = false; root = b.compute(node); }
   // Named after the work it does: a fused chain ending in a reshape is its last computing op (profiles group by name).
   name ??= [...b.inlined, node].reverse().find((m) => !RENAMED.has(m.op))?.op ?? node.op;
   const st = plan.storage(node);
@@ -84,16 +88,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 export function emitMapInPlace(values: Node[], leaves: Node[], plan: PlanView, maxDim: number): EmittedKernel & { layout: Node[] } {
   const k = values.length;
   const sizes = values.map((v) => numel(v.shape));
-  const quad = sizes.every((s) => s % 4 === 0);
-  const sub = new Map<Node, string>(), sub4 = new Map<Node, string>();
-  leaves.forEach((l, j) => {
-    const f16 = plan.storage(l) === 'f16';
-    const at = quad ? `out${j}[i / 4u][i % 4u]` : `out${j}[i]`;
-    sub.set(l, f16 ? `f32(${at})` : at);
-    if (quad) sub4.set(l, f16 ? `vec4<f32>(out${j}[i / 4u])` : `out${j}[i / 4u]`);
-  });
-  const b = new Builder(plan, k, sub, sub4);
-  const roots = values.map((v) => (quad ? b.load4(v, true) : b.compute(v)));
+  const build = (quad: boolean) => {
+    const sub = new Map<Node, string>(), sub4 = new Map<Node, string>();
+    leaves.forEach((l, j) => {
+      const f16 = plan.storage(l) === 'f16';
+      const at = quad ? `out${j}[i / 4u][i % 4u]` : `out${j}[i]`;
+      sub.set(l, f16 ? `f32(${at})` : at);
+      if (quad) sub4.set(l, f16 ? `vec4<f32>(out${j}[i / 4u])` : `out${j}[i / 4u]`);
+    });
+    const bb = new Builder(plan, k, sub, sub4);
+    return { b: bb, roots: values.map((v) => (quad ? bb.load4(v, true) : bb.compute(v))) };
+  };
+  let quad = sizes.every((s) => s % 4 === 0);
+  let { b, roots } = build(quad);
+  if (quad && b.gatheredLoop) ({ b, roots } = build(quad = false));     // as in emitMap
   const n = Math.max(...sizes), per = quad ? 4 : 1;
   const d = dispatch1d(n / per, WG, maxDim);
   const f16 = b.usesF16() || leaves.some((l) => plan.storage(l) === 'f16');
@@ -147,13 +155,20 @@ function emitMatmulNode(req: KernelRequest, mm: Node): EmittedKernel {
   let bound: Node[] = [];
   if (node !== mm) {
     // Epilogue: node's elementwise tree with the matmul replaced by the accumulator.
-    const b = new Builder(plan, 3, new Map([[mm, 'ep_acc']]));
+    // On software adapters (where reg4 runs) with N a multiple of 4, also the vec4 form: 4 columns at a time.
+    const four = caps.software && N % 4 === 0;
+    const b = new Builder(plan, 3, new Map([[mm, 'ep_acc']]), new Map([[mm, 'ep_acc4']]));
     b.decl('var<private> ep_acc: f32;');
     const root = b.compute(node);
+    const at = `bi * ${u(M * N)} + row * ${u(N)} + col`;
+    let vec = '';
+    if (four) {
+      b.decl('var<private> ep_acc4: vec4<f32>;');
+      vec = `\nfn ep_apply4(i: u32, a: vec4<f32>) -> vec4<f32> { ep_acc4 = a; return vec4<f32>(${b.load4(node, true)}(i)); }`;
+    }
     spec.epilogue = {
-      decls: `${b.decls()}\nfn ep_apply(i: u32, a: f32) -> f32 { ep_acc = a; return f32(${root}(i)); }`,
-      extraBindings: b.bound.length,
-      expr: `ep_apply(bi * ${u(M * N)} + row * ${u(N)} + col, acc)`,
+      decls: `${b.decls()}\nfn ep_apply(i: u32, a: f32) -> f32 { ep_acc = a; return f32(${root}(i)); }${vec}`,
+      extraBindings: b.bound.length, expr: `ep_apply(${at}, acc)`, ...(four ? { expr4: `ep_apply4(${at}, acc)` } : {}),
     };
     bound = b.bound;
   }
@@ -261,7 +276,7 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
     const R = numel(node.inputs[0]!.shape) / Math.max(1, numel(node.shape));
     if (R >= 128) return emitReduceRows(node, plan, env);
   }
-  return emitMap(node, plan, maxDim, op === 'matmul' ? 'matmul_generic' : undefined);
+  return emitMap(node, plan, maxDim, op === 'matmul' ? 'matmul_generic' : undefined, caps.software);
 }
 
 /** cache_write done in place: only the Tn new rows are written into the cache leaf's own buffer. */

@@ -31,8 +31,11 @@ export function validateSpec(spec: MatmulSpec): void {
   if (spec.batch * spec.M * spec.N >= 2 ** 32) throw new Error(`matmul '${spec.name}': output exceeds u32 indexing`);
 }
 
-/** `enable` lines, bindings, loaders, epilogue and store. `aVec`/`bVec` may be forced off by a variant. */
-export function prelude(spec: MatmulSpec, g: { A: Geometry; B: Geometry }, extraEnables: string[] = []): string {
+/**
+ * `enable` lines, bindings, loaders, epilogue and store: put(bi, row, col, acc) one element; with `vecOut`
+ * (N a multiple of 4) the output is bound as vec4 and put4(bi, row, col, acc4) stores columns col..col+3.
+ */
+export function prelude(spec: MatmulSpec, g: { A: Geometry; B: Geometry }, extraEnables: string[] = [], vecOut = false): string {
   const T = spec.inType, O = spec.outType;
   const f16 = T === 'f16' || O === 'f16' || /\bf16\b/.test(spec.epilogue?.decls ?? '');
   const enables = [...(f16 ? ['enable f16;'] : []), ...extraEnables].join('\n');
@@ -42,16 +45,21 @@ export function prelude(spec: MatmulSpec, g: { A: Geometry; B: Geometry }, extra
 // matmul '${spec.name}': batch ${spec.batch}, M ${spec.M}, N ${spec.N}, K ${spec.K}, transA ${spec.transA}, transB ${spec.transB}, ${T} -> ${O}
 @group(0) @binding(0) var<storage, read> a: array<${at}>;
 @group(0) @binding(1) var<storage, read> b: array<${bt}>;
-@group(0) @binding(2) var<storage, read_write> out: array<${O}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${vecOut ? `vec4<${O}>` : O}>;
 ${epi ? epi.decls : ''}
 ${loaders('a', g.A)}
 ${loaders('b', g.B)}
-fn epi(acc: f32, bi: u32, row: u32, col: u32) -> f32 { return ${epi ? epi.expr : 'acc'}; }
+${vecOut ? `fn epi4(acc: vec4<f32>, bi: u32, row: u32, col: u32) -> vec4<f32> { return ${epi ? epi.expr4! : 'acc'}; }
+fn put4(bi: u32, row: u32, col: u32, acc: vec4<f32>) {
+  if (row < ${u(spec.M)} && col < ${u(spec.N)}) {
+    out[(bi * ${u(spec.M * spec.N)} + row * ${u(spec.N)} + col) / 4u] = vec4<${O}>(epi4(acc, bi, row, col));
+  }
+}` : `fn epi(acc: f32, bi: u32, row: u32, col: u32) -> f32 { return ${epi ? epi.expr : 'acc'}; }
 fn put(bi: u32, row: u32, col: u32, acc: f32) {
   if (row < ${u(spec.M)} && col < ${u(spec.N)}) {
     out[bi * ${u(spec.M * spec.N)} + row * ${u(spec.N)} + col] = ${O}(epi(acc, bi, row, col));
   }
-}
+}`}
 `;
 }
 

@@ -122,6 +122,51 @@ describe('matmul', () => {
   });
 });
 
+describe('what the software adapter gets (4 columns per store, loops the shader compiler does not unroll)', () => {
+  const software = (): KernelCaps => ({ ...kernelCaps(dev.caps), software: true });
+  const kernelOf = (r: { program: { kernels: { bindings: number[]; wgsl: string }[]; outputs: Record<string, number> } }, o: string): string =>
+    r.program.kernels.find((k) => k.bindings.includes(r.program.outputs[o]!))!.wgsl;     // the writer comes first
+
+  it('matmul epilogues: vec4 rows when N is a multiple of 4, one element at a time otherwise and for Bᵀ', async () => {
+    const g = new Graph();
+    const a = g.input('a', [13, 16]), w = g.input('w', [16, 12]), w2 = g.input('w2', [16, 12]), wt = g.input('wt', [12, 16]), w10 = g.input('w10', [16, 10]);
+    const res = g.input('res', [13, 12]), bias = g.input('bias', [12]), bias10 = g.input('bias10', [10]);
+    const items: Record<string, Node> = {
+      four: g.add(res, g.silu(g.add(g.matmul(a, w), bias))),
+      plain: g.matmul(a, w2),
+      odd: g.add(g.matmul(a, w10), bias10),
+      bt: g.add(res, g.matmul(a, wt, { transB: true })),
+    };
+    const r = await check(dev, g, out(g, items), randomFeeds(g), 1e-5, 'f32', software());
+    expect(kernelOf(r, 'four')).toContain('ep_apply4(');
+    expect(kernelOf(r, 'four')).toContain('put4(bi');
+    expect(kernelOf(r, 'plain')).toContain('put4(bi');
+    expect(kernelOf(r, 'odd')).not.toContain('put4(bi');
+    expect(kernelOf(r, 'bt')).not.toContain('put4(bi');
+  });
+
+  it('reductions keeping the last axis loop once over vec4; others one element per invocation; bounds hidden', async () => {
+    const g = new Graph();
+    const x = g.input('x', [6, 5, 8]), y = g.input('y', [6, 5, 8]);
+    const xy = g.add(x, y);
+    const items: Record<string, Node> = {
+      sum: g.sum(xy, [0]), mean: g.mean(xy, [0, 1]), max: g.maxReduce(xy, [1], true), lse: g.logsumexp(xy, [0]),
+      last: g.sum(xy, [2]),                                     // over the last axis: not vectorizable
+    };
+    const r = await check(dev, g, out(g, items), randomFeeds(g), 1e-5, 'f32', software());
+    for (const o of ['sum', 'mean', 'max', 'lse']) {
+      const w = kernelOf(r, o);
+      expect(w, o).toContain('var<storage, read_write> out: array<vec4<f32>>');
+      expect(w.match(/for \(var r/g)!.length, o).toBe(o === 'lse' ? 2 : 1);
+      expect(w, o).toContain('arrayLength(&out) == 0u');
+    }
+    expect(kernelOf(r, 'last')).toContain('var<storage, read_write> out: array<f32>');
+    // On GPUs the bounds stay literal (the driver's unrolling is welcome there).
+    const p = compileProgram(g, { outputs: Object.keys(items), caps: { ...kernelCaps(dev.caps), software: false } });
+    expect(programKernelsText(p)).not.toContain('arrayLength(&out) == 0u');
+  });
+});
+
 describe('composites', () => {
   it('softmax / log_softmax on any axis and their grads', async () => {
     const g = new Graph();

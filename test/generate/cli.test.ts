@@ -55,6 +55,9 @@ describe('mm generate', () => {
     expect(j.tokens.length).toBeGreaterThan(0);
     expect(j.tokens.length).toBeLessThanOrEqual(4);
     expect(typeof j.text).toBe('string');
+    expect(j.firstTokenSeconds).toBeGreaterThan(0);
+    expect(j.firstTokenSeconds).toBeLessThanOrEqual(j.seconds);
+    expect(j.tokensPerSecond).toBeGreaterThan(0);
     // The run directory works too (its latest checkpoint); greedy is deterministic.
     const c2 = capture();
     expect(await generateCli([spec, '--checkpoint', run, '--prompt', '<image>Output:', '--image', image, '--max-tokens', '4', '--cpu', '--json'], c2.io)).toBe(0);
