@@ -33,7 +33,9 @@ options:
   --prefill-chunk N   prompt tokens per prefill run (default max(32, 2 x visual tokens per image))
   --set k=v           override a spec param (repeatable)
   --cpu               run on the CPU reference interpreter instead of the GPU
-  --json              print one JSON object instead of streaming text
+  --json              print one JSON object instead of streaming text: the text, token ids, log-prob,
+                      seconds (in all), firstTokenSeconds (compiling and the prompt included) and
+                      tokensPerSecond (the decode steps after the first token)
   --help              this text`;
 
 /** Checks SPEC (with --set overrides); diagnostics to stderr; a user error when it does not check. */
@@ -148,18 +150,26 @@ export async function run(argv: string[], io: IO): Promise<number> {
       const sofar: number[] = [];
       let printed = '';
       const t0 = performance.now();
+      let tFirst = 0;
       const r = await gen.generate(p.tokens, p.images, {
         maxNewTokens: maxTokens, strategy, stopTokens: [tok.special.eos], stopStrings: stops, decode, banTokens: ban,
         onToken: (id) => {
+          tFirst ||= performance.now();
           if (!stream) return;
           sofar.push(id);
           const safe = printable(decode(sofar), stops);
           if (safe.length > printed.length && safe.startsWith(printed)) { process.stdout.write(safe.slice(printed.length)); printed = safe; }
         },
       });
-      const seconds = (performance.now() - t0) / 1000;
+      const tEnd = performance.now(), seconds = (tEnd - t0) / 1000;
       if (json) {
-        io.stdout(JSON.stringify({ prompt: flags.prompt, promptTokens: p.tokens.length, tokens: r.tokens, text: r.text, logProb: r.logProb, finish: r.finish, strategy, seconds, tokensPerSecond: r.tokens.length / seconds }));
+        // The first token's time includes compiling the prefill and decode programs and the prefill itself; the
+        // rate is that of the decode steps after it (beam search reports its tokens at the end: whole time).
+        const firstTokenSeconds = tFirst ? (tFirst - t0) / 1000 : seconds;
+        const after = r.tokens.length - 1, decodeSeconds = (tEnd - tFirst) / 1000;
+        const tokensPerSecond = tFirst && after > 0 && decodeSeconds > 0 && strategy.kind !== 'beam' ? after / decodeSeconds : r.tokens.length / seconds;
+        io.stdout(JSON.stringify({ prompt: flags.prompt, promptTokens: p.tokens.length, tokens: r.tokens, text: r.text, logProb: r.logProb, finish: r.finish, strategy,
+          seconds, firstTokenSeconds, tokensPerSecond }));
       } else if (stream) process.stdout.write((r.text ?? '').slice(printed.length) + '\n');
       else io.stdout(r.text ?? '');
       return 0;

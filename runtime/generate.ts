@@ -175,6 +175,14 @@ export class Generator {
   }
 
   /**
+   * Builds the prefill engine for B rows and the decode engine for decodeB (0: none) at once, so their
+   * pipelines compile together rather than the decode program's after the first token.
+   */
+  private async ready(B: number, decodeB: number): Promise<void> {
+    await Promise.all([this.engine('prefill', B), ...(decodeB > 0 ? [this.engine('decode', decodeB)] : [])]);
+  }
+
+  /**
    * Runs the prompt through the prefill graph; returns the next-token log-probs after every prompt position
    * (`all`) or only the last. Images are matched in order to the M-blocks of `<image>` tokens.
    */
@@ -307,6 +315,7 @@ export class Generator {
       return s.slice(0, at);
     };
     if (opts.maxNewTokens <= 0) return { tokens: [], text: cut([]), logProb: 0, finish: 'length' };
+    await this.ready(1, opts.maxNewTokens > 1 ? (strategy.kind === 'beam' ? Math.max(1, strategy.width) : 1) : 0);
     const first = ban((await this.prefill(prompt, images))[0]!);
 
     if (strategy.kind === 'beam') {
@@ -360,6 +369,7 @@ export class Generator {
     const ban = (lp: Float64Array): Float64Array => { for (const t of opts.banTokens ?? []) if (t >= 0 && t < lp.length) lp[t] = -Infinity; return lp; };
     const res: Generation[] = rows.map(() => ({ tokens: [], logProb: 0, finish: 'length' }));
     const done = rows.map(() => opts.maxNewTokens <= 0);
+    if (opts.maxNewTokens > 0) await this.ready(B, opts.maxNewTokens > 1 ? B : 0);
     let lps = opts.maxNewTokens > 0 ? (await this.prefillBatch(rows)).map((r) => r[0]!) : [];
     const ids = Array.from({ length: B }, (_, i) => i);
     for (let t = 0; t < opts.maxNewTokens; t++) {
