@@ -153,6 +153,9 @@ function emitLanes(spec: MatmulSpec, caps: KernelCaps, cfg: LanesCfg): MatmulKer
   const tilesN = Math.ceil(spec.N / (WG * CN)), tilesM = Math.ceil(spec.M / RM);
   const dispatch = flatDispatch(tilesM * tilesN * spec.batch, caps.limits.maxComputeWorkgroupsPerDimension);
   const R = [...Array(RM).keys()], C = [...Array(CN).keys()];
+  // With 4 columns per invocation and N a multiple of 4, an invocation's columns are consecutive, so each row is
+  // stored (and its epilogue computed) as one vec4; otherwise they are WG apart.
+  const vecOut = CN === 4 && vecStore(spec);
   const inner = spec.transB
     ? [...C.map((c) => `    let b${c} = bRow4(bi, n${c}, k);`),
        ...R.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`),
@@ -161,13 +164,14 @@ function emitLanes(spec: MatmulSpec, caps: KernelCaps, cfg: LanesCfg): MatmulKer
        ...[0, 1, 2, 3].flatMap((kk) => [
          ...C.map((c) => `    let b${c}_${kk} = bAt(bi, k + ${kk}u, n${c});`),
          ...R.flatMap((r) => C.map((c) => `    c${r}_${c} += a${r}[${kk}] * b${c}_${kk};`))])];
-  const wgsl = `${softwareHead(spec, g, WG, dispatch, tilesM, tilesN, RM)}
-${C.map((c) => `  let n${c} = tn * ${u(WG * CN)} + ${u(c * WG)} + li;`).join('\n')}
+  const wgsl = `${softwareHead(spec, g, WG, dispatch, tilesM, tilesN, RM, vecOut)}
+${C.map((c) => (vecOut ? `  let n${c} = (tn * ${u(WG)} + li) * 4u + ${u(c)};` : `  let n${c} = tn * ${u(WG * CN)} + ${u(c * WG)} + li;`)).join('\n')}
 ${R.flatMap((r) => C.map((c) => `  var c${r}_${c} = 0.0;`)).join('\n')}
   for (var k = 0u; k < ${u(spec.K)}; k += 4u) {
 ${inner.join('\n')}
   }
-${R.flatMap((r) => C.map((c) => `  put(bi, m0 + ${r}u, n${c}, c${r}_${c});`)).join('\n')}
+${vecOut ? R.map((r) => `  put4(bi, m0 + ${r}u, n0, vec4<f32>(${C.map((c) => `c${r}_${c}`).join(', ')}));`).join('\n')
+    : R.flatMap((r) => C.map((c) => `  put(bi, m0 + ${r}u, n${c}, c${r}_${c});`)).join('\n')}
 }
 `;
   return { wgsl, workgroups: dispatch, variant: `lanes-wg${WG}-${RM}x${CN}` };

@@ -127,22 +127,25 @@ describe('what the software adapter gets (4 columns per store, loops the shader 
   const kernelOf = (r: { program: { kernels: { bindings: number[]; wgsl: string }[]; outputs: Record<string, number> } }, o: string): string =>
     r.program.kernels.find((k) => k.bindings.includes(r.program.outputs[o]!))!.wgsl;     // the writer comes first
 
-  it('matmul epilogues: vec4 rows when N is a multiple of 4, one element at a time otherwise and for Bᵀ', async () => {
+  it('matmul epilogues: vec4 rows when N is a multiple of 4 (B in place or transposed), one element at a time otherwise', async () => {
     const g = new Graph();
     const a = g.input('a', [13, 16]), w = g.input('w', [16, 12]), w2 = g.input('w2', [16, 12]), wt = g.input('wt', [12, 16]), w10 = g.input('w10', [16, 10]);
+    const wt10 = g.input('wt10', [10, 16]);
     const res = g.input('res', [13, 12]), bias = g.input('bias', [12]), bias10 = g.input('bias10', [10]);
     const items: Record<string, Node> = {
       four: g.add(res, g.silu(g.add(g.matmul(a, w), bias))),
       plain: g.matmul(a, w2),
       odd: g.add(g.matmul(a, w10), bias10),
       bt: g.add(res, g.matmul(a, wt, { transB: true })),
+      bt10: g.add(g.matmul(a, wt10, { transB: true }), bias10),
     };
     const r = await check(dev, g, out(g, items), randomFeeds(g), 1e-5, 'f32', software());
     expect(kernelOf(r, 'four')).toContain('ep_apply4(');
     expect(kernelOf(r, 'four')).toContain('put4(bi');
     expect(kernelOf(r, 'plain')).toContain('put4(bi');
     expect(kernelOf(r, 'odd')).not.toContain('put4(bi');
-    expect(kernelOf(r, 'bt')).not.toContain('put4(bi');
+    expect(kernelOf(r, 'bt')).toContain('put4(bi');
+    expect(kernelOf(r, 'bt10')).not.toContain('put4(bi');
   });
 
   it('reductions keeping the last axis loop once over vec4; others one element per invocation; bounds hidden', async () => {
