@@ -42,8 +42,12 @@ export function expandFiles(args: string[]): string[] {
     }
     let st;
     try { st = statSync(a); } catch { throw new UserError(`no such file: ${a}`); }
-    if (st.isDirectory()) walk(a, out);
-    else out.push(a);
+    if (st.isDirectory()) {
+      const before = out.length;
+      walk(a, out);
+      // As with a glob that matches nothing: checking or formatting nothing is almost always a wrong path.
+      if (out.length === before) throw new UserError(`no .mm files in ${a}`);
+    } else out.push(a);
   }
   return [...new Set(out)];
 }

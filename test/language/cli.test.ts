@@ -49,6 +49,8 @@ describe('mm check', () => {
     expect(missing).toMatchObject({ code: 1, err: 'mm check: no such file: nope.mm\n' });
     expect((await call(check, [spec('tiny.mm'), '--frobnicate'])).code).toBe(1);
     expect((await call(check, [])).code).toBe(1);
+    const empty = mkdtempSync(join(tmpdir(), 'mm-empty-'));
+    expect(await call(check, [empty])).toMatchObject({ code: 1, err: `mm check: no .mm files in ${empty}\n` });
   });
 });
 
