@@ -3,7 +3,7 @@
 // workgroup to a block of rows, and the kernel module's frame. See attention.ts for the kernels' design.
 
 import type { DType, Node } from '../ir/node.js';
-import { Builder, header, outDecl, storeConv, u } from './expr.js';
+import { Builder, header, hiddenBound, outDecl, storeConv, u } from './expr.js';
 
 export interface Dims { B: number; H: number; Hkv: number; Tq: number; Tk: number; D: number; rep: number; scale: number; W: number; DV: number }
 
@@ -81,7 +81,7 @@ export function stage(d: Dims, T: number, row0: string, limit: number, tiles: { 
  */
 export function opening(d: Dims, soft: boolean, disp: { nx: number }, heads: number, T: number, [hN, r0, r, rc]: [string, string, string, string]): string {
   const blocks = Math.ceil(T / ROWS), groups = blockGroups(d, heads, T);
-  return `  ${hideBound(d, soft) ? `DN = select(${u(d.DV)}, 0u, arrayLength(&out) == 0u);` : ''}
+  return `  ${hideBound(d, soft) ? `DN = ${hiddenBound(d.DV)};` : ''}
   let g = wid.y * ${u(disp.nx)} + wid.x;
   if (g >= ${u(groups)}) { return; }
   let bb = g / ${u(blocks * heads)};

@@ -19,7 +19,7 @@
 // attention-grad.ts: dq, dk and dv.
 
 import { numel, type Node } from '../ir/node.js';
-import { Builder, dispatch1d, f32lit, header, outDecl, u, type PlanView } from './expr.js';
+import { Builder, dispatch1d, f32lit, header, hiddenBound, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
 import { blockGroups, chunk, dims, frame, hideBound, kvRow, outRow, posInput, qRow, queryMajor, stage, storeChunk, tileRows, tiles, visibleFn } from './attention-common.js';
 
@@ -54,8 +54,8 @@ function emitSplitKeys(n: Node, plan: PlanView, maxDim: number, swap: boolean, o
   const keyEnd = pos ? `u32(clamp(i32(${b.load(pos)}(0u)) + 1i, 0i, ${d.Tk}i))` : u(d.Tk);
   // The merge loops run once per workgroup: on software adapters their bound is hidden so that llvmpipe does
   // not unroll them (JIT of this kernel at d16: 2.7 s unrolled, 1.0 s not; no measurable run-time change).
-  const SN = soft ? `select(${u(S)}, 0u, arrayLength(&out) == 0u)` : u(S);
-  const body = `  ${hideBound(d, soft) ? `DN = select(${u(d.DV)}, 0u, arrayLength(&out) == 0u);` : ''}
+  const SN = soft ? hiddenBound(S) : u(S);
+  const body = `  ${hideBound(d, soft) ? `DN = ${hiddenBound(d.DV)};` : ''}
   let g = wid.y * ${u(disp.nx)} + wid.x;
   if (g >= ${u(groups)}) { return; }
   let bb = g / ${u(d.H)};

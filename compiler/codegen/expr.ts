@@ -24,6 +24,12 @@ export function f32lit(v: number): string {
   return `f32(${/[.e]/.test(s) ? s : `${s}.0`})`;
 }
 export const u = (v: number): string => `${Math.trunc(v)}u`;
+/**
+ * `n` as a u32 the shader compiler cannot see through (it depends on the length of the runtime-sized array
+ * `arr`). Software adapters bound loops with it: llvmpipe unrolls a constant-count loop of per-lane loads
+ * completely and can spend seconds compiling it (a 32-row column sum: 4.5 s, 0.09 s with the bound hidden).
+ */
+export const hiddenBound = (n: number, arr = 'out'): string => `select(${u(n)}, 0u, arrayLength(&${arr}) == 0u)`;
 
 /** What the kernel builder needs from the fusion plan. */
 export interface PlanView {
@@ -81,19 +87,15 @@ export class Builder {
   /** Buffers some load4 reads: bound as array<vec4<T>>, scalar reads pick a component. */
   private readonly vecBufs = new Set<Node>();
   private readonly views = new Set<string>();
-  /** Scalar load functions that loop (reductions, convolutions, ...), directly or through what they call. */
+  /** Scalar load functions whose own body loops (reductions, convolutions, ...: never fused, so kernel roots). */
   private readonly loopy = new Set<string>();
   /** Set when a load4 had to call a looping scalar function 4 times: 4 copies of the loop for the JIT. */
   gatheredLoop = false;
-  /**
-   * A runtime-sized array of the kernel (its output) whose length hides loop bounds from the shader compiler,
-   * or null. Software adapters set it: llvmpipe unrolls a constant-count loop of per-lane loads completely
-   * and can spend seconds compiling it (a 32-row column sum: 4.5 s, 0.09 s with the bound hidden).
-   */
+  /** The kernel's runtime-sized output array whose length hides loop bounds (software adapters), or null. */
   opaque: string | null = null;
 
-  /** The end of a loop of `n` iterations: a literal, or one the compiler cannot see through (see `opaque`). */
-  loopEnd(n: number): string { return this.opaque ? `select(${u(n)}, 0u, arrayLength(&${this.opaque}) == 0u)` : u(n); }
+  /** The end of a loop of `n` iterations: a literal, or hidden from the shader compiler (see hiddenBound). */
+  loopEnd(n: number): string { return this.opaque ? hiddenBound(n, this.opaque) : u(n); }
   private readonly extra: string[] = [];
   private readonly onStack = new Set<Node>();
   /** `subst`: nodes replaced by a scalar expression of i; `subst4`: by a vec4 expression of i (for load4). */
@@ -131,7 +133,7 @@ export class Builder {
       };
     } else {
       const text = this.inline(n, () => this.body(n));
-      if (/\bfor \(|\bloop \{/.test(text) || [...this.loopy].some((f) => text.includes(`${f}(`))) this.loopy.add(name);
+      if (/\bfor \(|\bloop \{/.test(text)) this.loopy.add(name);
       body = () => text;
     }
     this.fns.push(() => fnText(name, T, body()));

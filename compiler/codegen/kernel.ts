@@ -47,8 +47,9 @@ const RENAMED = new Set(['reshape', 'permute', 'expand', 'slice', 'stop_gradient
 /**
  * The generic kernel: out[i] = v<node>(i) for every element. When the element count is a multiple of 4, each
  * invocation computes 4 consecutive elements through the vector load function (expr.ts: vec4 loads where the
- * inputs allow) and stores them as one vec4, unless that would repeat a loop 4 times. lavapipe, 2^20-element add: 1.6 GB/s one element per invocation,
- * 3.3 with 4 scalar stores, 4.7 with the vec4 store (and 4 scalar loads per input).
+ * inputs allow) and stores them as one vec4, unless that would repeat a loop 4 times. lavapipe, 2^20-element
+ * add: 1.6 GB/s one element per invocation, 3.3 with 4 scalar stores, 4.7 with the vec4 store (and 4 scalar
+ * loads per input).
  */
 export function emitMap(node: Node, plan: PlanView, maxDim: number, name?: string, software = false): EmittedKernel {
   const builder = (): Builder => { const bb = new Builder(plan, 1); if (software) bb.opaque = 'out'; return bb; };
@@ -88,20 +89,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 export function emitMapInPlace(values: Node[], leaves: Node[], plan: PlanView, maxDim: number): EmittedKernel & { layout: Node[] } {
   const k = values.length;
   const sizes = values.map((v) => numel(v.shape));
-  const build = (quad: boolean) => {
-    const sub = new Map<Node, string>(), sub4 = new Map<Node, string>();
-    leaves.forEach((l, j) => {
-      const f16 = plan.storage(l) === 'f16';
-      const at = quad ? `out${j}[i / 4u][i % 4u]` : `out${j}[i]`;
-      sub.set(l, f16 ? `f32(${at})` : at);
-      if (quad) sub4.set(l, f16 ? `vec4<f32>(out${j}[i / 4u])` : `out${j}[i / 4u]`);
-    });
-    const bb = new Builder(plan, k, sub, sub4);
-    return { b: bb, roots: values.map((v) => (quad ? bb.load4(v, true) : bb.compute(v))) };
-  };
-  let quad = sizes.every((s) => s % 4 === 0);
-  let { b, roots } = build(quad);
-  if (quad && b.gatheredLoop) ({ b, roots } = build(quad = false));     // as in emitMap
+  // The values are elementwise (compile.ts), so unlike emitMap's roots they never loop.
+  const quad = sizes.every((s) => s % 4 === 0);
+  const sub = new Map<Node, string>(), sub4 = new Map<Node, string>();
+  leaves.forEach((l, j) => {
+    const f16 = plan.storage(l) === 'f16';
+    const at = quad ? `out${j}[i / 4u][i % 4u]` : `out${j}[i]`;
+    sub.set(l, f16 ? `f32(${at})` : at);
+    if (quad) sub4.set(l, f16 ? `vec4<f32>(out${j}[i / 4u])` : `out${j}[i / 4u]`);
+  });
+  const b = new Builder(plan, k, sub, sub4);
+  const roots = values.map((v) => (quad ? b.load4(v, true) : b.compute(v)));
   const n = Math.max(...sizes), per = quad ? 4 : 1;
   const d = dispatch1d(n / per, WG, maxDim);
   const f16 = b.usesF16() || leaves.some((l) => plan.storage(l) === 'f16');

@@ -80,56 +80,40 @@ export function reduceIndex(x: Node, axes: readonly number[]): { R: number; base
   return { R: redShape.reduce((a, d) => a * d, 1), base, off, baseVar: 'base' };
 }
 
-function reduceLoader(kind: 'sum' | 'mean' | 'max' | 'logsumexp') {
-  return (b: Builder, n: Node): string => {
-    const x = n.inputs[0]!;
-    const { R, base, off } = reduceIndex(x, n.attrs.axes as number[]);
-    const xl = b.load(x);
-    const T = vty(n.dtype);
-    const loop = (init: string, step: string): string[] =>
-      [`var acc = ${init};`, `for (var r = 0u; r < ${b.loopEnd(R)}; r++) {`, ...off('r').map((l) => `  ${l}`), `  let v = f32(${xl}(base + off));`, `  ${step}`, '}'];
-    const lines = [...base];
-    if (kind === 'sum' || kind === 'mean') lines.push(...loop('0.0', 'acc += v;'), `return ${T}(acc${kind === 'mean' ? ` / ${f32lit(R)}` : ''});`);
-    else if (kind === 'max') lines.push(...loop(f32lit(-Infinity), 'acc = max(acc, v);'), `return ${T}(acc);`);
-    else {
-      lines.push(...loop(f32lit(-Infinity), 'acc = max(acc, v);'), 'let m = acc;');
-      lines.push(`var s = 0.0;`, `for (var r = 0u; r < ${b.loopEnd(R)}; r++) {`, ...off('r').map((l) => `  ${l}`), `  s += exp(f32(${xl}(base + off)) - m);`, '}');
-      lines.push(`if (m == ${f32lit(-Infinity)}) { return m; }`, 'return m + log(s);');
-    }
-    return lines.join('\n');
-  };
-}
-for (const k of ['sum', 'mean', 'max', 'logsumexp'] as const) defineLoader(k, reduceLoader(k));
+type ReduceKind = 'sum' | 'mean' | 'max' | 'logsumexp';
 
 /**
- * The reductions' vec4 form, when the last axis is kept and a multiple of 4 long: 4 consecutive outputs read 4
- * consecutive inputs at every reduced index, so one loop of vec4 loads replaces four scalar loops (lavapipe JIT:
- * a 32-row column sum over three added inputs took 19 s to compile as four loops).
+ * A reduction's body: one output (`vec` false) or, in the vec4 form, 4 consecutive outputs, which read 4
+ * consecutive inputs at every reduced index when the last axis is kept and a multiple of 4 long. One loop of
+ * vec4 loads then replaces four scalar loops (lavapipe JIT: a 32-row column sum over three added inputs took
+ * 19 s to compile as four loops).
  */
-function reduceLoader4(kind: 'sum' | 'mean' | 'max' | 'logsumexp') {
-  return {
-    ok: (n: Node): boolean => {
-      const x = n.inputs[0]!, last = x.shape.length - 1;
-      return last >= 0 && !normAxes(n.attrs.axes as number[], x.shape.length).includes(last) && x.shape[last]! % 4 === 0;
-    },
-    emit: (b: Builder, n: Node): string => {
-      const x = n.inputs[0]!;
-      const { R, base, off } = reduceIndex(x, n.attrs.axes as number[]);
-      const xl = b.load4(x), V = 'vec4<f32>', T = `vec4<${vty(n.dtype)}>`;
-      const loop = (acc: string, init: string, step: string): string[] =>
-        [`var ${acc} = ${V}(${init});`, `for (var r = 0u; r < ${b.loopEnd(R)}; r++) {`, ...off('r').map((l) => `  ${l}`), `  let v = ${V}(${xl}(base + off));`, `  ${step}`, '}'];
-      const lines = [...base];
-      if (kind === 'sum' || kind === 'mean') lines.push(...loop('acc', '0.0', 'acc += v;'), `return ${T}(acc${kind === 'mean' ? ` / ${f32lit(R)}` : ''});`);
-      else if (kind === 'max') lines.push(...loop('acc', f32lit(-Infinity), 'acc = max(acc, v);'), `return ${T}(acc);`);
-      else {
-        lines.push(...loop('m', f32lit(-Infinity), 'm = max(m, v);'), ...loop('s', '0.0', 's += exp(v - m);'));
-        lines.push(`return select(m + log(s), m, m == ${V}(${f32lit(-Infinity)}));`);
-      }
-      return lines.join('\n');
-    },
-  };
+function reduceBody(b: Builder, n: Node, kind: ReduceKind, vec: boolean): string {
+  const x = n.inputs[0]!;
+  const { R, base, off } = reduceIndex(x, n.attrs.axes as number[]);
+  const xl = vec ? b.load4(x) : b.load(x);
+  const V = vec ? 'vec4<f32>' : 'f32', T = vec ? `vec4<${vty(n.dtype)}>` : vty(n.dtype);
+  const loop = (acc: string, init: string, step: string): string[] =>
+    [`var ${acc} = ${V}(${init});`, `for (var r = 0u; r < ${b.loopEnd(R)}; r++) {`, ...off('r').map((l) => `  ${l}`), `  let v = ${V}(${xl}(base + off));`, `  ${step}`, '}'];
+  const lines = [...base];
+  if (kind === 'sum' || kind === 'mean') lines.push(...loop('acc', '0.0', 'acc += v;'), `return ${T}(acc${kind === 'mean' ? ` / ${f32lit(R)}` : ''});`);
+  else if (kind === 'max') lines.push(...loop('acc', f32lit(-Infinity), 'acc = max(acc, v);'), `return ${T}(acc);`);
+  else {
+    lines.push(...loop('m', f32lit(-Infinity), 'm = max(m, v);'), ...loop('s', '0.0', 's += exp(v - m);'));
+    lines.push(`return select(m + log(s), m, m == ${V}(${f32lit(-Infinity)}));`);
+  }
+  return lines.join('\n');
 }
-for (const k of ['sum', 'mean', 'max', 'logsumexp'] as const) defineLoader4(k, reduceLoader4(k));
+for (const k of ['sum', 'mean', 'max', 'logsumexp'] as const) {
+  defineLoader(k, (b, n) => reduceBody(b, n, k, false));
+  defineLoader4(k, {
+    ok: (n) => {
+      const x = n.inputs[0]!, lastAxis = x.shape.length - 1;
+      return lastAxis >= 0 && !normAxes(n.attrs.axes as number[], x.shape.length).includes(lastAxis) && x.shape[lastAxis]! % 4 === 0;
+    },
+    emit: (b, n) => reduceBody(b, n, k, true),
+  });
+}
 
 // ── loops over rows (generic; slow but exact) ─────────────────────────────────────────────────────────
 defineLoader('topk', (b, n) => {
