@@ -129,7 +129,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
     if (!plan.materialized.has(n) || isLeaf(n) || written.has(n)) continue;
     const ew = ewInPlace?.get(n);
     const ks: EmittedKernel[] = inPlace.has(n) ? [emitCacheWriteInPlace(n, plan, maxDim)]
-      : ew ? [emitMapInPlace([n], [ew], plan, maxDim)]
+      : ew ? [emitMapInPlace([n], [ew], plan, maxDim, opts.caps.software)]
       : emitKernels({ node: n, plan, caps: opts.caps, matmul: plan.epilogue.get(n), swapped: plan.swapped.get(n), alsoWrites: alsoWrites.get(n),
         kvWith: kvWith.get(n) });
     for (const [j, k] of ks.entries()) {
@@ -169,7 +169,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
     if (found.size) throw new Rebuild(found);
   }
   for (const [v, leaf] of ewInPlace ?? []) inPlace.set(v, leaf);
-  if (ewInPlace?.size) kernels = mergeInPlaceUpdates(kernels, ewInPlace, plan, limit, maxDim);
+  if (ewInPlace?.size) kernels = mergeInPlaceUpdates(kernels, ewInPlace, plan, limit, maxDim, opts.caps.software);
   kernels = mergeSums(kernels, plan, limit, { maxDim, subgroups: opts.caps.subgroups, software: opts.caps.software });
 
   // Buffers: leaves first (persistent), then values through the memory plan.
@@ -295,7 +295,7 @@ function mergeRuns(kernels: KernelEntry[], joins: (e: KernelEntry) => boolean, f
  * parameter, m and v updates, and small parameters' updates together. Allowed when the merged kernel stays
  * under the binding limit and every leaf one update writes is read by the others only at its own index.
  */
-function mergeInPlaceUpdates(kernels: KernelEntry[], inPlace: Map<Node, Node>, plan: FusionPlan, limit: number, maxDim: number): KernelEntry[] {
+function mergeInPlaceUpdates(kernels: KernelEntry[], inPlace: Map<Node, Node>, plan: FusionPlan, limit: number, maxDim: number, software: boolean): KernelEntry[] {
   const buffersOf = (e: KernelEntry): Node[] => e.layout.map((b) => (b === 'out' ? inPlace.get(e.node)! : plan.bufferOf(b)));
   const fits = (group: KernelEntry[]): boolean => {
     if (new Set(group.flatMap(buffersOf)).size > limit) return false;
@@ -307,7 +307,7 @@ function mergeInPlaceUpdates(kernels: KernelEntry[], inPlace: Map<Node, Node>, p
   };
   return mergeRuns(kernels, (e) => inPlace.has(e.node), fits, (run) => {
     const values = run.map((e) => e.node);
-    const k = emitMapInPlace(values, values.map((v) => inPlace.get(v)!), plan, maxDim);
+    const k = emitMapInPlace(values, values.map((v) => inPlace.get(v)!), plan, maxDim, software);
     return { k, node: values[values.length - 1]!, layout: k.layout, members: [...run.flatMap((e) => e.members), ...values.slice(0, -1)] };
   });
 }

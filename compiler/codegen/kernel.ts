@@ -6,7 +6,7 @@ import type { Node } from '../ir/node.js';
 import { numel } from '../ir/node.js';
 import type { KernelCaps } from './caps.js';
 import { emitMatmul, matmulShape, tuningKey, type MatmulKernel, type MatmulShape, type MatmulSpec } from './matmul.js';
-import { Builder, dispatch1d, hasCustomLoader, hasLoader, header, isPlainFusable, outDecl, storeConv, sty, u, vty, type PlanView } from './expr.js';
+import { Builder, dispatch1d, elementLoop, hasCustomLoader, hasLoader, header, isPlainFusable, outDecl, storeConv, sty, u, vty, type PlanView } from './expr.js';
 import { FUSABLE_INDEX_OPS } from './loaders.js';
 import { getOp } from '../ops/registry.js';
 import { emitCrossEntropy, emitCrossEntropyGrad, emitSoftmaxGrad, emitNorm, emitNormGradW, emitNormGradX, emitNormStats, emitReduceRows, emitSoftmax, NORMS } from './rows.js';
@@ -63,19 +63,19 @@ export function emitMap(node: Node, plan: PlanView, maxDim: number, name?: strin
   // Named after the work it does: a fused chain ending in a reshape is its last computing op (profiles group by name).
   name ??= [...b.inlined, node].reverse().find((m) => !RENAMED.has(m.op))?.op ?? node.op;
   const st = plan.storage(node);
-  const d = dispatch1d(quad ? n / 4 : n, WG, maxDim);
+  const loop = elementLoop(quad ? n / 4 : n, WG, maxDim, software);
   const T = sty(st);
   const store = quad ? `out[t] = vec4<${T}>(${root}(t * 4u));` : `out[t] = ${storeConv(st, `${root}(t)`)};`;
   const wgsl = `${header(b.usesF16() || st === 'f16')}${quad ? `@group(0) @binding(0) var<storage, read_write> out: array<vec4<${T}>>;` : outDecl(0, st)}
 ${b.decls()}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let t = (wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid;
-  if (t >= ${u(quad ? n / 4 : n)}) { return; }
+  ${loop.open}
   ${store}
+  ${loop.close}
 }
 `;
-  return { name, wgsl, workgroups: d.workgroups, bound: b.bound };
+  return { name, wgsl, workgroups: loop.workgroups, bound: b.bound };
 }
 
 /**
@@ -86,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
  * (reading the old leaves) before any is stored, so the updates see each other's old values, as when they
  * ran one after another in schedule order with each leaf read at its own index only.
  */
-export function emitMapInPlace(values: Node[], leaves: Node[], plan: PlanView, maxDim: number): EmittedKernel & { layout: Node[] } {
+export function emitMapInPlace(values: Node[], leaves: Node[], plan: PlanView, maxDim: number, software = false): EmittedKernel & { layout: Node[] } {
   const k = values.length;
   const sizes = values.map((v) => numel(v.shape));
   // The values are elementwise (compile.ts), so unlike emitMap's roots they never loop.
@@ -101,7 +101,7 @@ export function emitMapInPlace(values: Node[], leaves: Node[], plan: PlanView, m
   const b = new Builder(plan, k, sub, sub4);
   const roots = values.map((v) => (quad ? b.load4(v, true) : b.compute(v)));
   const n = Math.max(...sizes), per = quad ? 4 : 1;
-  const d = dispatch1d(n / per, WG, maxDim);
+  const loop = elementLoop(n / per, WG, maxDim, software);
   const f16 = b.usesF16() || leaves.some((l) => plan.storage(l) === 'f16');
   const guard = (j: number, stmt: string): string => (sizes[j] === n ? `  ${stmt}` : `  if (i < ${u(sizes[j]!)}) { ${stmt} }`);
   const zero = (j: number): string => (quad ? `vec4<${vty(values[j]!.dtype)}>()` : '0.0');
@@ -111,13 +111,14 @@ export function emitMapInPlace(values: Node[], leaves: Node[], plan: PlanView, m
 ${b.decls()}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = ((wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid) * ${u(per)};
-  if (i >= ${u(n)}) { return; }
+  ${loop.open}
+  let i = t * ${u(per)};
 ${roots.map((r, j) => (sizes[j] === n ? `  let r${j} = ${r}(i);` : `  var r${j} = ${zero(j)};\n${guard(j, `r${j} = ${r}(i);`)}`)).join('\n')}
 ${leaves.map((l, j) => guard(j, store(l, j))).join('\n')}
+  ${loop.close}
 }
 `;
-  return { name: k === 1 ? `${values[0]!.op}_inplace` : `update${k}_inplace`, wgsl, workgroups: d.workgroups, bound: b.bound, layout: [...leaves, ...b.bound] };
+  return { name: k === 1 ? `${values[0]!.op}_inplace` : `update${k}_inplace`, wgsl, workgroups: loop.workgroups, bound: b.bound, layout: [...leaves, ...b.bound] };
 }
 
 /** Batch strides of a matmul operand, or null when its batch broadcast is not a single stride. */

@@ -1,5 +1,5 @@
-// Reduce-then-broadcast kernels: one workgroup per row, workgroup tree reductions in f32, inputs read through
-// fused load functions. softmax / log_softmax (any axis), layernorm / layernorm2d / rmsnorm forward and their
+// Reduce-then-broadcast kernels: one workgroup per row, workgroup tree reductions in f32 (on software adapters
+// with enough rows, a lane per row instead), inputs read through fused load functions. softmax / log_softmax (any axis), layernorm / layernorm2d / rmsnorm forward and their
 // grad_x (two-pass statistics), row statistics for grad_w, cross_entropy, and large reductions.
 
 import type { Node } from '../ir/node.js';
@@ -19,14 +19,20 @@ export function axisRows(shape: readonly number[], axis: number): { rows: number
 }
 
 /**
- * Invocations per row: enough for the row, at most 256; on software adapters at most SOFT_ROW_WG (one
- * 8-lane SIMD group), because there a workgroup runs as SIMD lanes of one CPU thread and each barrier of the
- * tree reduction switches between all of its lane groups. lavapipe, 2 cores: rmsnorm_grad_x over 256×256
- * took 7.5 ms with 256 invocations and 0.66 with 8; the tiny decoder's training step went from 182 to 103 ms.
+ * Invocations per row of length n, among `rows` rows: enough for the row, at most 256. On software adapters a
+ * workgroup runs as SIMD lanes of one CPU thread, each barrier of a tree reduction switches between all its
+ * lane groups, and each workgroup costs about 0.5 µs to start: there, with enough rows, 1 (a lane per row,
+ * no barriers: see rowKernel), else SOFT_ROW_WG (one 8-lane SIMD group). lavapipe, 2 cores: rmsnorm_grad_x
+ * over 256×256 took 7.5 ms with 256 invocations per row and 0.66 with 8; rmsnorm over 8192×128, 8.2–9.6 ms
+ * with 8 and 4.3–5.9 with a lane per row, and the tiny spec's training step 138 → 109 ms.
  */
-const wgFor = (n: number, env: RowEnv): number =>
-  Math.min(env.software ? SOFT_ROW_WG : 256, Math.max(32, 1 << Math.ceil(Math.log2(Math.max(1, n)))));
+const wgFor = (n: number, rows: number, env: RowEnv): number =>
+  env.software && rows >= LANE_MIN_ROWS ? 1 : Math.min(env.software ? SOFT_ROW_WG : 256, Math.max(32, 1 << Math.ceil(Math.log2(Math.max(1, n)))));
 const SOFT_ROW_WG = 8;
+/** A lane per row from this many rows: fewer would leave CPU threads (and SIMD lanes) idle on long rows. */
+const LANE_MIN_ROWS = 64;
+/** Rows (lanes) per workgroup in lane-per-row kernels: 32 from 1024 rows, else 8 (more workgroups to share out). */
+const lanesFor = (rows: number): number => (rows >= 1024 ? 32 : 8);
 
 function reducers(WG: number): string {
   const red = (name: string, op: (a: string, b: string) => string): string => `fn ${name}(v: f32, lid: u32) -> f32 {
@@ -69,11 +75,30 @@ function subgroupReducers(WG: number): string {
  * It writes `node` as `out`, or with several `outs` each outs[j] as `out<j>` at binding j.
  */
 function rowKernel(name: string, node: Node, b: Builder, rows: number, WG: number, body: string, env: RowEnv, outs?: Node[]): EmittedKernel {
-  const d = dispatch1d(rows, 1, env.maxDim);
   const decls = b.decls();
-  const sg = env.subgroups;
   const written = outs ?? [node];
   const outDecls = outs ? outs.map((n, j) => outDecl(j, b.plan.storage(n), `out${j}`)).join('\n') : outDecl(0, b.plan.storage(node), 'out');
+  if (WG === 1 && env.software) {
+    // A lane per row: the reductions are the lane's own loops (wg_sum and wg_max return their argument), and
+    // `lid` is 0 but opaque to the compiler, so llvmpipe cannot unroll the row loops (see expr.ts hiddenBound).
+    const L = lanesFor(rows);
+    const d = dispatch1d(rows, L, env.maxDim);
+    const wgsl = `${header(b.usesF16() || written.some((n) => b.plan.storage(n) === 'f16'))}${outDecls}
+${decls}
+fn wg_sum(v: f32, lid: u32) -> f32 { return v; }
+fn wg_max(v: f32, lid: u32) -> f32 { return v; }
+@compute @workgroup_size(${L})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lidx: u32) {
+  let row = (wid.y * ${u(d.nx)} + wid.x) * ${u(L)} + lidx;
+  if (row >= ${u(rows)}) { return; }
+  let lid = select(0u, 1u, arrayLength(&${outs ? 'out0' : 'out'}) == 0u);
+${body}
+}
+`;
+    return { name, wgsl, workgroups: d.workgroups, bound: b.bound };
+  }
+  const d = dispatch1d(rows, 1, env.maxDim);
+  const sg = env.subgroups;
   const wgsl = `${sg ? 'enable subgroups;\n' : ''}${header(b.usesF16() || written.some((n) => b.plan.storage(n) === 'f16'))}${outDecls}
 ${decls}
 ${sg ? subgroupReducers(WG) : reducers(WG)}
@@ -95,7 +120,7 @@ export function emitSoftmax(node: Node, plan: PlanView, env: RowEnv): EmittedKer
   const b = new Builder(plan, 1);
   const x = b.load(node.inputs[0]!);
   const { rows, n, stride, base } = axisRows(node.shape, (node.attrs.axis as number | undefined) ?? -1);
-  const WG = wgFor(n, env);
+  const WG = wgFor(n, rows, env);
   const st = plan.storage(node);
   const fin = node.op === 'softmax' ? `(exp(f32(${x}(e)) - m) / s)` : `(f32(${x}(e)) - m - log(s))`;
   const body = `  let base = ${base};
@@ -134,7 +159,7 @@ export function emitNorm(node: Node, plan: PlanView, env: RowEnv, stats?: Node):
   const [xN, wN, bN] = node.inputs as [Node, Node, Node | undefined];
   const x = b.load(xN), w = b.load(wN), bb = bN ? b.load(bN) : null;
   const { rows, n, stride, base } = axisRows(node.shape, normAxis(op, node.shape.length));
-  const WG = wgFor(n, env);
+  const WG = wgFor(n, rows, env);
   const val = `(f32(${x}(e)) - mean) * rstd * f32(${w}(j))${bb ? ` + f32(${bb}(j))` : ''}`;
   const out = stats ? 'out0' : 'out';
   const body = `  let base = ${base};
@@ -160,7 +185,7 @@ export function emitNormGradX(node: Node, plan: PlanView, env: RowEnv): EmittedK
   const [xN, wN, dyN] = node.inputs as [Node, Node, Node];
   const x = b.load(xN), w = b.load(wN), dy = b.load(dyN);
   const { rows, n, stride, base } = axisRows(node.shape, normAxis(op, node.shape.length));
-  const WG = wgFor(n, env);
+  const WG = wgFor(n, rows, env);
   const body = `  let base = ${base};
 ${statsBody(x, n, WG, stride, rms, epsOf(node, op))}
   var sg = 0.0; var sgx = 0.0;
@@ -176,7 +201,7 @@ export function emitNormStats(node: Node, plan: PlanView, env: RowEnv): EmittedK
   const b = new Builder(plan, 1);
   const xN = node.inputs[0]!;
   const { rows, n, stride, base } = axisRows(xN.shape, node.attrs.axis as number);
-  const WG = wgFor(n, env);
+  const WG = wgFor(n, rows, env);
   const x = b.load(xN);
   const body = `  let base = ${base};
 ${statsBody(x, n, WG, stride, node.attrs.rms === true, node.attrs.eps as number)}
@@ -191,7 +216,7 @@ export function emitNormGradW(node: Node, plan: PlanView, env: RowEnv): EmittedK
   const axis = normAxis(node.op, xN.shape.length);
   const { rows, stride, n } = axisRows(xN.shape, axis);
   const x = b.load(xN), dy = b.load(dyN), s = b.load(sN);
-  const WG = wgFor(rows, env);
+  const WG = wgFor(rows, n, env);
   // The workgroup's `row` is the column; it loops over the norm rows r.
   const rowBase = stride === 1 ? `r * ${u(n)}` : `(r / ${u(stride)}) * ${u(n * stride)} + r % ${u(stride)}`;
   const body = `  var acc = 0.0;
@@ -210,8 +235,8 @@ export function emitReduceRows(node: Node, plan: PlanView, env: RowEnv): Emitted
   const xN = node.inputs[0]!;
   const { R, base, off } = reduceIndex(xN, node.attrs.axes as number[]);
   const x = b.load(xN);
-  const WG = wgFor(R, env);
   const rows = numel(node.shape);
+  const WG = wgFor(R, rows, env);
   const isMax = node.op === 'max' || node.op === 'logsumexp';
   const inner = (acc: string): string => `  for (var r = lid; r < ${u(R)}; r += ${u(WG)}) {\n${off('r').map((l) => `    ${l}`).join('\n')}\n    ${acc}\n  }`;
   let body = `  let i = row;\n${base.map((l) => `  ${l}`).join('\n')}\n`;
@@ -231,7 +256,7 @@ export function emitCrossEntropy(node: Node, plan: PlanView, env: RowEnv): Emitt
   const V = lN.shape[lN.shape.length - 1]!;
   const rows = numel(lN.shape) / V;
   const x = b.load(lN), t = b.load(tN);
-  const WG = wgFor(V, env);
+  const WG = wgFor(V, rows, env);
   const body = `  let base = row * ${u(V)};
   let tg = i32(${t}(row));
   var m = ${f32lit(-Infinity)};
@@ -254,7 +279,7 @@ export function emitSoftmaxGrad(node: Node, plan: PlanView, env: RowEnv): Emitte
   const [yN, dyN] = node.inputs as [Node, Node];
   const y = b.load(yN), dy = b.load(dyN);
   const { rows, n, stride, base } = axisRows(node.shape, (node.attrs.axis as number | undefined) ?? -1);
-  const WG = wgFor(n, env);
+  const WG = wgFor(n, rows, env);
   const lsm = node.op === 'log_softmax_grad';
   const val = lsm ? `f32(${dy}(e)) - exp(f32(${y}(e))) * s` : `f32(${y}(e)) * (f32(${dy}(e)) - s)`;
   const body = `  let base = ${base};
@@ -272,7 +297,7 @@ export function emitCrossEntropyGrad(node: Node, plan: PlanView, env: RowEnv): E
   const V = lN.shape[lN.shape.length - 1]!;
   const rows = numel(lN.shape) / V;
   const x = b.load(lN), t = b.load(tN), dy = b.load(dN);
-  const WG = wgFor(V, env);
+  const WG = wgFor(V, rows, env);
   const body = `  let base = row * ${u(V)};
   let tg = i32(${t}(row));
   let ok = tg >= 0i && tg < ${V}i;
@@ -302,7 +327,7 @@ export function emitSums(nodes: Node[], plan: PlanView, env: RowEnv): EmittedKer
     start += rows;
     return part;
   });
-  const WG = wgFor(Math.max(...parts.map((p) => p.R)), env);
+  const WG = wgFor(Math.max(...parts.map((p) => p.R)), start, env);
   const chain = (stmt: (p: typeof parts[number], j: number) => string): string =>
     parts.map((p, j) => `${j ? ' else ' : ''}if (row < ${u(p.end)}) { let r = row - ${u(p.start)}; ${stmt(p, j)} }`).join('');
   const body = `  var s = 0.0;

@@ -60,18 +60,23 @@ describe('program', () => {
     const x = g.input('x', [3, 1000]);
     g.output('y', g.mul(g.exp(x), g.scalar(0.5)));
     g.output('s', g.softmax(g.reshape(x, [3000, 1]), 0));
-    const tight = withLimits(caps, { maxComputeWorkgroupsPerDimension: 7 });
-    const p = compileProgram(g, { outputs: ['y', 's'], caps: tight });
-    for (const k of p.kernels) for (const d of k.workgroups) expect(d).toBeLessThanOrEqual(7);
-    expect(p.kernels.some((k) => k.workgroups[1] > 1)).toBe(true);
-    const ex = await Executor.create(dev, p);
-    const feeds = randomFeeds(g);
-    ex.setInput('x', Float32Array.from(feeds.get('x')!));
-    ex.poison();
-    await ex.step();
-    const ref = evaluateStep(g, feeds, { precision: 'f32' }).outputs;
-    expectClose(await ex.readOutput('y'), ref.get('y')!.data, 1e-5, 'y');
-    ex.destroy();
+    // GPU kernels spill into y; a software adapter's generic kernel strides over at most maxDim workgroups.
+    for (const software of [false, true]) {
+      const tight = withLimits({ ...caps, software }, { maxComputeWorkgroupsPerDimension: 7 });
+      const p = compileProgram(g, { outputs: ['y', 's'], caps: tight });
+      for (const k of p.kernels) for (const d of k.workgroups) expect(d).toBeLessThanOrEqual(7);
+      expect(p.kernels.some((k) => k.workgroups[1] > 1)).toBe(!software);
+      expect(p.kernels.some((k) => k.wgsl.includes('for (var t = wid.x * 64u + lid; t < ')), 'strided generic kernel').toBe(software);
+      const ex = await Executor.create(dev, p);
+      const feeds = randomFeeds(g);
+      ex.setInput('x', Float32Array.from(feeds.get('x')!));
+      ex.poison();
+      await ex.step();
+      const ref = evaluateStep(g, feeds, { precision: 'f32' }).outputs;
+      expectClose(await ex.readOutput('y'), ref.get('y')!.data, 1e-5, 'y');
+      expectClose(await ex.readOutput('s'), ref.get('s')!.data, 1e-5, 's');
+      ex.destroy();
+    }
   });
 
   it('reuses temp buffers (liveness) and reports peak bytes', () => {
