@@ -21,18 +21,22 @@ export function axisRows(shape: readonly number[], axis: number): { rows: number
 /**
  * Invocations per row of length n, among `rows` rows: enough for the row, at most 256. On software adapters a
  * workgroup runs as SIMD lanes of one CPU thread, each barrier of a tree reduction switches between all its
- * lane groups, and each workgroup costs about 0.5 µs to start: there, with enough rows, 1 (a lane per row,
- * no barriers: see rowKernel), else SOFT_ROW_WG (one 8-lane SIMD group). lavapipe, 2 cores: rmsnorm_grad_x
- * over 256×256 took 7.5 ms with 256 invocations per row and 0.66 with 8; rmsnorm over 8192×128, 8.2–9.6 ms
- * with 8 and 4.3–5.9 with a lane per row, and the tiny spec's training step 138 → 109 ms.
+ * lane groups, and each workgroup costs about 0.5 µs to start: there, rows up to LANE_MAX_N long among at
+ * least LANE_MIN_ROWS get a lane each (no barriers: see rowKernel), others SOFT_ROW_WG invocations (one 8-lane
+ * SIMD group). lavapipe, 2 cores, ms per 2^20 elements, a workgroup of 8 per row → a lane per row:
+ * rmsnorm 9.5 → 4.2 (64-long rows), 7.5 → 4.5 (128), 5.4 → 3.4 (256, 512), 4.4 → 5.6 (1024); softmax
+ * 12.8 → 5.1, 10.1 → 6.4, 8.4 → 6.1, 7.7 → 4.9, 5.9 → 5.7. (Before that, 256 invocations per row to 8:
+ * rmsnorm_grad_x over 256×256, 7.5 → 0.66 ms.)
  */
 const wgFor = (n: number, rows: number, env: RowEnv): number =>
-  env.software && rows >= LANE_MIN_ROWS ? 1 : Math.min(env.software ? SOFT_ROW_WG : 256, Math.max(32, 1 << Math.ceil(Math.log2(Math.max(1, n)))));
+  env.software && rows >= LANE_MIN_ROWS && n <= LANE_MAX_N ? 1
+    : Math.min(env.software ? SOFT_ROW_WG : 256, Math.max(32, 1 << Math.ceil(Math.log2(Math.max(1, n)))));
 const SOFT_ROW_WG = 8;
 /** A lane per row from this many rows: fewer would leave CPU threads (and SIMD lanes) idle on long rows. */
 const LANE_MIN_ROWS = 64;
-/** Rows (lanes) per workgroup in lane-per-row kernels: 32 from 1024 rows, else 8 (more workgroups to share out). */
-const lanesFor = (rows: number): number => (rows >= 1024 ? 32 : 8);
+const LANE_MAX_N = 512;
+/** Rows (lanes) per workgroup in lane-per-row kernels: one SIMD group (32 or 64 were no faster). */
+const LANES = 8;
 
 function reducers(WG: number): string {
   const red = (name: string, op: (a: string, b: string) => string): string => `fn ${name}(v: f32, lid: u32) -> f32 {
@@ -81,7 +85,7 @@ function rowKernel(name: string, node: Node, b: Builder, rows: number, WG: numbe
   if (WG === 1 && env.software) {
     // A lane per row: the reductions are the lane's own loops (wg_sum and wg_max return their argument), and
     // `lid` is 0 but opaque to the compiler, so llvmpipe cannot unroll the row loops (see expr.ts hiddenBound).
-    const L = lanesFor(rows);
+    const L = LANES;
     const d = dispatch1d(rows, L, env.maxDim);
     const wgsl = `${header(b.usesF16() || written.some((n) => b.plan.storage(n) === 'f16'))}${outDecls}
 ${decls}
