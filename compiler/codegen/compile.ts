@@ -128,7 +128,7 @@ function build(graph: Graph, rw: ReturnType<typeof rewrite>, plan: FusionPlan, o
   for (const n of rw.order) {
     if (!plan.materialized.has(n) || isLeaf(n) || written.has(n)) continue;
     const ew = ewInPlace?.get(n);
-    const ks: EmittedKernel[] = inPlace.has(n) ? [emitCacheWriteInPlace(n, plan, maxDim)]
+    const ks: EmittedKernel[] = inPlace.has(n) ? [emitCacheWriteInPlace(n, plan, maxDim, opts.caps.software)]
       : ew ? [emitMapInPlace([n], [ew], plan, maxDim, opts.caps.software)]
       : emitKernels({ node: n, plan, caps: opts.caps, matmul: plan.epilogue.get(n), swapped: plan.swapped.get(n), alsoWrites: alsoWrites.get(n),
         kvWith: kvWith.get(n) });

@@ -367,18 +367,23 @@ export function dispatch1d(n: number, wg: number, maxDim = 65535): { workgroups:
 
 /**
  * How a generic kernel walks its `units` work items (elements, or vec4s of them): the dispatch, and the code
- * opening and closing the body, which sees the item as `t`. On GPUs, one item per invocation. On software
+ * around the body, which sees the item as `t`. On GPUs, one item per invocation. On software
  * adapters, at most SOFT_GROUPS workgroups, each invocation striding through the items: lavapipe spends about
  * 0.5 µs per workgroup (a 2^20-element add as 4096 workgroups of 64 vec4s: 3.6 GB/s; as 64 striding
- * workgroups: 8.9 GB/s; 2 cores). The loop's start is per-invocation, so llvmpipe cannot unroll it.
+ * workgroups: 8.9 GB/s; 2 cores). The loop's start is per-invocation, so llvmpipe cannot unroll it. `wrap`
+ * places the body's lines; `skip` ends the current item early (`continue` in the loop, `return` without one).
  */
-export function elementLoop(units: number, wg: number, maxDim: number, software: boolean): { workgroups: [number, number, number]; open: string; close: string } {
+export function elementLoop(units: number, wg: number, maxDim: number, software: boolean):
+  { workgroups: [number, number, number]; wrap: (body: string[]) => string; skip: string } {
+  const indent = (body: string[], by: string): string => body.flatMap((l) => l.split('\n')).map((l) => by + l).join('\n');
   if (software) {
     const groups = Math.max(1, Math.min(SOFT_GROUPS, maxDim, Math.ceil(units / wg)));
-    return { workgroups: [groups, 1, 1], open: `for (var t = wid.x * ${u(wg)} + lid; t < ${u(units)}; t += ${u(groups * wg)}) {`, close: '}' };
+    return { workgroups: [groups, 1, 1], skip: 'continue',
+      wrap: (body) => `  for (var t = wid.x * ${u(wg)} + lid; t < ${u(units)}; t += ${u(groups * wg)}) {\n${indent(body, '    ')}\n  }` };
   }
   const d = dispatch1d(units, wg, maxDim);
-  return { workgroups: d.workgroups, open: `let t = (wid.y * ${u(d.nx)} + wid.x) * ${u(wg)} + lid;\n  if (t >= ${u(units)}) { return; }`, close: '' };
+  return { workgroups: d.workgroups, skip: 'return',
+    wrap: (body) => `  let t = (wid.y * ${u(d.nx)} + wid.x) * ${u(wg)} + lid;\n  if (t >= ${u(units)}) { return; }\n${indent(body, '  ')}` };
 }
 /** Workgroups of a software adapter's generic kernel: a few per CPU thread for balance (2 cores: 16–64 best). */
 const SOFT_GROUPS = 64;

@@ -6,7 +6,7 @@ import type { Node } from '../ir/node.js';
 import { numel } from '../ir/node.js';
 import type { KernelCaps } from './caps.js';
 import { emitMatmul, matmulShape, tuningKey, type MatmulKernel, type MatmulShape, type MatmulSpec } from './matmul.js';
-import { Builder, dispatch1d, elementLoop, hasCustomLoader, hasLoader, header, isPlainFusable, outDecl, storeConv, sty, u, vty, type PlanView } from './expr.js';
+import { Builder, elementLoop, hasCustomLoader, hasLoader, header, isPlainFusable, outDecl, storeConv, sty, u, vty, type PlanView } from './expr.js';
 import { FUSABLE_INDEX_OPS } from './loaders.js';
 import { getOp } from '../ops/registry.js';
 import { emitCrossEntropy, emitCrossEntropyGrad, emitSoftmaxGrad, emitNorm, emitNormGradW, emitNormGradX, emitNormStats, emitReduceRows, emitSoftmax, NORMS } from './rows.js';
@@ -70,9 +70,7 @@ export function emitMap(node: Node, plan: PlanView, maxDim: number, name?: strin
 ${b.decls()}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  ${loop.open}
-  ${store}
-  ${loop.close}
+${loop.wrap([store])}
 }
 `;
   return { name, wgsl, workgroups: loop.workgroups, bound: b.bound };
@@ -103,7 +101,7 @@ export function emitMapInPlace(values: Node[], leaves: Node[], plan: PlanView, m
   const n = Math.max(...sizes), per = quad ? 4 : 1;
   const loop = elementLoop(n / per, WG, maxDim, software);
   const f16 = b.usesF16() || leaves.some((l) => plan.storage(l) === 'f16');
-  const guard = (j: number, stmt: string): string => (sizes[j] === n ? `  ${stmt}` : `  if (i < ${u(sizes[j]!)}) { ${stmt} }`);
+  const guard = (j: number, stmt: string): string => (sizes[j] === n ? stmt : `if (i < ${u(sizes[j]!)}) { ${stmt} }`);
   const zero = (j: number): string => (quad ? `vec4<${vty(values[j]!.dtype)}>()` : '0.0');
   const arr = (l: Node) => (quad ? `vec4<${sty(plan.storage(l))}>` : sty(plan.storage(l)));
   const store = (l: Node, j: number) => (quad ? `out${j}[i / 4u] = ${arr(l)}(r${j});` : `out${j}[i] = ${storeConv(plan.storage(l), `r${j}`)};`);
@@ -111,11 +109,9 @@ export function emitMapInPlace(values: Node[], leaves: Node[], plan: PlanView, m
 ${b.decls()}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  ${loop.open}
-  let i = t * ${u(per)};
-${roots.map((r, j) => (sizes[j] === n ? `  let r${j} = ${r}(i);` : `  var r${j} = ${zero(j)};\n${guard(j, `r${j} = ${r}(i);`)}`)).join('\n')}
-${leaves.map((l, j) => guard(j, store(l, j))).join('\n')}
-  ${loop.close}
+${loop.wrap([`let i = t * ${u(per)};`,
+    ...roots.map((r, j) => (sizes[j] === n ? `let r${j} = ${r}(i);` : `var r${j} = ${zero(j)};\n${guard(j, `r${j} = ${r}(i);`)}`)),
+    ...leaves.map((l, j) => guard(j, store(l, j)))])}
 }
 `;
   return { name: k === 1 ? `${values[0]!.op}_inplace` : `update${k}_inplace`, wgsl, workgroups: loop.workgroups, bound: b.bound, layout: [...leaves, ...b.bound] };
@@ -203,46 +199,43 @@ export function kernelCoverage(op: string): 'dedicated' | 'generic' | 'fused' | 
 }
 
 /** scatter_add as zero-fill + one invocation per source element adding into its row with an f32 CAS loop. */
-function emitScatterAtomic(node: Node, plan: PlanView, maxDim: number): EmittedKernel[] {
+function emitScatterAtomic(node: Node, plan: PlanView, maxDim: number, software: boolean): EmittedKernel[] {
   const [idx, src] = node.inputs as [Node, Node];
   const rows = node.shape[0]!, D = node.shape[1]!;
   const n = numel(src.shape), total = numel(node.shape);
-  const dz = dispatch1d(total, WG, maxDim);
+  const lz = elementLoop(total, WG, maxDim, software);
   const zero = `${outDecl(0, 'f32')}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * ${u(dz.nx)} + wid.x) * ${u(WG)} + lid;
-  if (i < ${u(total)}) { out[i] = 0.0; }
+${lz.wrap(['out[t] = 0.0;'])}
 }
 `;
   const b = new Builder(plan, 1);
   const il = b.load(idx), sl = b.load(src);
-  const d = dispatch1d(n, WG, maxDim);
+  const l = elementLoop(n, WG, maxDim, software);
   const add = `${header(b.usesF16())}${outDecl(0, 'f32', 'out', true)}
 ${b.decls()}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid;
-  if (i >= ${u(n)}) { return; }
-  let row = i32(${il}(i / ${u(D)}));
-  if (row < 0i || row >= ${rows}i) { return; }
-  let v = f32(${sl}(i));
-  let at = u32(row) * ${u(D)} + i % ${u(D)};
-  var old = atomicLoad(&out[at]);
-  loop {
-    let r = atomicCompareExchangeWeak(&out[at], old, bitcast<u32>(bitcast<f32>(old) + v));
-    if (r.exchanged) { break; }
-    old = r.old_value;
-  }
+${l.wrap([`let row = i32(${il}(t / ${u(D)}));`,
+    `if (row < 0i || row >= ${rows}i) { ${l.skip}; }`,
+    `let v = f32(${sl}(t));`,
+    `let at = u32(row) * ${u(D)} + t % ${u(D)};`,
+    'var old = atomicLoad(&out[at]);',
+    'loop {',
+    '  let r = atomicCompareExchangeWeak(&out[at], old, bitcast<u32>(bitcast<f32>(old) + v));',
+    '  if (r.exchanged) { break; }',
+    '  old = r.old_value;',
+    '}'])}
 }
 `;
-  return [{ name: 'scatter_zero', wgsl: zero, workgroups: dz.workgroups, bound: [] }, { name: 'scatter_add', wgsl: add, workgroups: d.workgroups, bound: b.bound }];
+  return [{ name: 'scatter_zero', wgsl: zero, workgroups: lz.workgroups, bound: [] }, { name: 'scatter_add', wgsl: add, workgroups: l.workgroups, bound: b.bound }];
 }
 
 /** One or more dispatches computing `req.node` (all write its buffer; the last holds the fused members). */
 export function emitKernels(req: KernelRequest): EmittedKernel[] {
   if (!req.matmul && !req.swapped && req.node.op === 'scatter_add' && req.plan.storage(req.node) === 'f32') {
-    return emitScatterAtomic(req.node, req.plan, req.caps.limits.maxComputeWorkgroupsPerDimension);
+    return emitScatterAtomic(req.node, req.plan, req.caps.limits.maxComputeWorkgroupsPerDimension, req.caps.software);
   }
   return [emitKernel(req)];
 }
@@ -279,28 +272,26 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
 }
 
 /** cache_write done in place: only the Tn new rows are written into the cache leaf's own buffer. */
-export function emitCacheWriteInPlace(node: Node, plan: PlanView, maxDim: number): EmittedKernel {
+export function emitCacheWriteInPlace(node: Node, plan: PlanView, maxDim: number, software = false): EmittedKernel {
   const [cache, x, pos] = node.inputs as [Node, Node, Node];
   const r = cache.shape.length;
   const D = cache.shape[r - 1]!, Tm = cache.shape[r - 2]!, Tn = x.shape[r - 2]!;
   const b = new Builder(plan, 1);
   const xl = b.load(x), pl = b.load(pos);
   const n = numel(x.shape);
-  const d = dispatch1d(n, WG, maxDim);
+  const l = elementLoop(n, WG, maxDim, software);
   const st = plan.storage(cache);
   const wgsl = `${header(b.usesF16() || st === 'f16')}${outDecl(0, st)}
 ${b.decls()}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * ${u(d.nx)} + wid.x) * ${u(WG)} + lid;
-  if (i >= ${u(n)}) { return; }
-  let dd = i % ${u(D)};
-  let t = (i / ${u(D)}) % ${u(Tn)};
-  let bh = i / ${u(D * Tn)};
-  let row = u32(i32(${pl}(0u)) + i32(t));
-  if (row >= ${u(Tm)}) { return; }
-  out[(bh * ${u(Tm)} + row) * ${u(D)} + dd] = ${storeConv(st, `${xl}(i)`)};
+${l.wrap([`let dd = t % ${u(D)};`,
+    `let tn = (t / ${u(D)}) % ${u(Tn)};`,
+    `let bh = t / ${u(D * Tn)};`,
+    `let row = u32(i32(${pl}(0u)) + i32(tn));`,
+    `if (row >= ${u(Tm)}) { ${l.skip}; }`,
+    `out[(bh * ${u(Tm)} + row) * ${u(D)} + dd] = ${storeConv(st, `${xl}(t)`)};`])}
 }
 `;
-  return { name: 'cache_write_inplace', wgsl, workgroups: d.workgroups, bound: b.bound };
+  return { name: 'cache_write_inplace', wgsl, workgroups: l.workgroups, bound: b.bound };
 }
