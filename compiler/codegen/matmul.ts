@@ -53,8 +53,8 @@ export function emitMatmul(spec: MatmulSpec, caps: KernelCaps, opts: MatmulOptio
   extraBindingsFit(spec, caps);
   const variant = opts.variant ?? chooseVariant(spec, caps);
   switch (variant) {
-    case 'reg4': return emitReg4(spec, caps, opts.reg4Workgroup ?? 8, opts.reg4Rows ?? defaultReg4Rows(spec));
-    case 'lanes': return emitLanes(spec, caps, opts.lanes ?? { WG: 8, RM: 8, CN: 4 });
+    case 'reg4': return emitReg4(spec, caps, opts.reg4Workgroup ?? 8, opts.reg4Rows ?? defaultReg4Rows(spec, caps));
+    case 'lanes': return emitLanes(spec, caps, opts.lanes ?? { WG: 8, RM: sharesA(caps, 16, 8) && spec.M >= 64 ? 16 : 8, CN: 4 });
     case 'tiled': return emitTiled(spec, caps, opts.tile ?? chooseTile(spec, caps));
     case 'sgmat': return emitSgmat(spec, caps, opts.sgmat);
   }
@@ -62,9 +62,12 @@ export function emitMatmul(spec: MatmulSpec, caps: KernelCaps, opts: MatmulOptio
 
 /**
  * llvmpipe, f32, block-sized shapes (256–704, plain and A-transposed): 8 rows per invocation ran 6.6–7.9
- * GFLOP/s where 4 rows ran 5.2–6.5 (bench/RESULTS.md); a short M keeps 4 so few rows are wasted.
+ * GFLOP/s where 4 rows ran 5.2–6.5 (bench/RESULTS.md); a short M keeps 4 so few rows are wasted. With A shared
+ * through subgroups (sharesA), B's loads are what is left to amortise, so 16 rows: 256³ 12.1 → 21.5 GFLOP/s,
+ * 512³ 12.8 → 18.9, 4096×64×512 13.7 → 20.3 (24 rows about the same as 16, 32 slower, and slower to compile).
  */
-const defaultReg4Rows = (spec: MatmulSpec): number => (spec.M >= 32 ? 8 : 4);
+const defaultReg4Rows = (spec: MatmulSpec, caps: KernelCaps): number =>
+  (spec.M >= 64 && sharesA(caps, 16, 8) ? 16 : spec.M >= 32 ? 8 : 4);
 
 /** The heuristic (a tuning table from `mm bench tune` can override it per adapter and shape). */
 export function chooseVariant(spec: MatmulSpec, caps: KernelCaps): MatmulVariantName {
@@ -95,14 +98,26 @@ export { hasSubgroupMatrix };
 // shared-memory tile) has each invocation compute 4 rows × one vec4 of columns straight from storage.
 
 /** The software variants' shared start: bindings and loaders, the entry point, the tile and its first row m0. */
-function softwareHead(spec: MatmulSpec, g: ReturnType<typeof geometry>, wg: number, dispatch: [number, number, number], tilesM: number, tilesN: number, RM: number, vecOut = false): string {
-  return `${prelude(spec, g, [], vecOut)}
+function softwareHead(spec: MatmulSpec, g: ReturnType<typeof geometry>, wg: number, dispatch: [number, number, number], tilesM: number, tilesN: number, RM: number, vecOut = false, shareA = false): string {
+  return `${prelude(spec, g, shareA ? ['enable subgroups;'] : [], vecOut)}
 ${logicalLoaders(spec)}
 @compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32${shareA ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {
 ${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
   let m0 = tm * ${u(RM)};`;
 }
+
+/**
+ * Whether A's values go through subgroupBroadcast: every invocation of the workgroup needs the same A values,
+ * and llvmpipe (Mesa 25.0) treats a load inside a loop as per-lane (a bounds-checked load for each of the 8
+ * lanes and components) even when its address is the same in every lane. So lane s loads only the s-th of
+ * the RM vec4s the tile needs and the others read it from that lane: a register extract and broadcast.
+ * lavapipe, reg4-wg8-r8, same process: 256³ 6.4 → 13.7 GFLOP/s, 512³ 6.9 → 10.1, 4096×64×512 5.2 → 10.0,
+ * 128×128×64 3.5 → 8.0. Needs full subgroups (the workgroup a multiple of the largest) of at least RM ≤ 8
+ * lanes, so that every subgroup holds every row.
+ */
+const sharesA = (caps: KernelCaps, RM: number, wg: number): boolean =>
+  caps.software && caps.subgroups && (RM <= 8 || RM % 8 === 0) && caps.subgroupMinSize >= Math.min(RM, 8) && caps.subgroupMaxSize > 0 && wg % caps.subgroupMaxSize === 0;
 
 function emitReg4(spec: MatmulSpec, caps: KernelCaps, wg: number, RM: number): MatmulKernel {
   const g = geometry(spec);
@@ -112,16 +127,23 @@ function emitReg4(spec: MatmulSpec, caps: KernelCaps, wg: number, RM: number): M
   // A[m, k..k+3] per row; with A transposed, A's memory rows run along m, so one vec4 holds 4 rows at one k
   // (llvmpipe, weight-gradient shapes: 5.7-7.1 GFLOP/s against 4.7-5.6 for per-row gathers).
   const aByK = spec.transA && RM % 4 === 0;
-  const aLoads = aByK
-    ? [0, 1, 2, 3].flatMap((j) => [...Array(RM / 4).keys()].map((q) => `    let a${j}_${q} = aRow4(bi, k + ${j}u, m0 + ${4 * q}u);`))
-    : rows.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`);
+  const share = sharesA(caps, RM, wg);
+  // Shared (see sharesA): lane sl loads row m0 + sl, or with A transposed the vec4 of rows m0 + 4q.. at k + j
+  // for (j, q) = (sl % 4, sl / 4); the RM values then come from lanes 0..RM-1.
+  const aLoads = share
+    ? [...[...Array(Math.ceil(RM / 8)).keys()].map((h) => (aByK ? `    let al${h} = aRow4(bi, k + sl % 4u, m0 + ${u(8 * h)} + 4u * (sl / 4u));` : `    let al${h} = a4k(bi, m0 + ${u(8 * h)} + sl, k);`)),
+       ...(aByK ? [0, 1, 2, 3].flatMap((j) => [...Array(RM / 4).keys()].map((q) => `    let a${j}_${q} = subgroupBroadcast(al${q >> 1}, ${u(j + 4 * (q & 1))});`))
+         : rows.map((r) => `    let a${r} = subgroupBroadcast(al${r >> 3}, ${u(r & 7)});`))]
+    : aByK
+      ? [0, 1, 2, 3].flatMap((j) => [...Array(RM / 4).keys()].map((q) => `    let a${j}_${q} = aRow4(bi, k + ${j}u, m0 + ${4 * q}u);`))
+      : rows.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`);
   const aElem = (r: number, j: number): string => (aByK ? `a${j}_${r >> 2}[${r & 3}]` : `a${r}[${j}]`);
   // Each row's 4 columns are stored (and their epilogue computed) as one vec4 when N allows it: a quarter of the
   // guarded stores, and on lavapipe about half the JIT time of a kernel with a fused epilogue.
   const vecOut = vecStore(spec);
   const store = (r: number): string => (vecOut ? `  put4(bi, m0 + ${r}u, n0, c${r});`
     : [0, 1, 2, 3].map((c) => `  put(bi, m0 + ${r}u, n0 + ${c}u, c${r}[${c}]);`).join('\n'));
-  const wgsl = `${softwareHead(spec, g, wg, dispatch, tilesM, tilesN, RM, vecOut)}
+  const wgsl = `${softwareHead(spec, g, wg, dispatch, tilesM, tilesN, RM, vecOut, share)}
   let n0 = (tn * ${u(wg)} + li) * 4u;
 ${rows.map((r) => `  var c${r} = vec4<f32>(0.0);`).join('\n')}
   for (var k = 0u; k < ${u(spec.K)}; k += 4u) {
@@ -132,7 +154,7 @@ ${rows.map((r) => `    c${r} += ${[0, 1, 2, 3].map((j) => `${aElem(r, j)} * b${j
 ${rows.map(store).join('\n')}
 }
 `;
-  return { wgsl, workgroups: dispatch, variant: `reg4-wg${wg}${RM === 4 ? '' : `-r${RM}`}` };
+  return { wgsl, workgroups: dispatch, variant: `reg4-wg${wg}${RM === 4 ? '' : `-r${RM}`}${share ? '-sg' : ''}` };
 }
 
 /** reg4 stores vec4 rows when every row's columns come in aligned fours and the epilogue has a vec4 form. */
@@ -156,15 +178,19 @@ function emitLanes(spec: MatmulSpec, caps: KernelCaps, cfg: LanesCfg): MatmulKer
   // With 4 columns per invocation and N a multiple of 4, an invocation's columns are consecutive, so each row is
   // stored (and its epilogue computed) as one vec4; otherwise they are WG apart.
   const vecOut = CN === 4 && vecStore(spec);
+  const share = sharesA(caps, RM, WG);
+  const aRows = share ? [...[...Array(Math.ceil(RM / 8)).keys()].map((h) => `    let al${h} = a4k(bi, m0 + ${u(8 * h)} + sl, k);`),
+    ...R.map((r) => `    let a${r} = subgroupBroadcast(al${r >> 3}, ${u(r & 7)});`)]
+    : R.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`);
   const inner = spec.transB
     ? [...C.map((c) => `    let b${c} = bRow4(bi, n${c}, k);`),
-       ...R.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`),
+       ...aRows,
        ...R.flatMap((r) => C.map((c) => `    c${r}_${c} += dot(a${r}, b${c});`))]
-    : [...R.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`),
+    : [...aRows,
        ...[0, 1, 2, 3].flatMap((kk) => [
          ...C.map((c) => `    let b${c}_${kk} = bAt(bi, k + ${kk}u, n${c});`),
          ...R.flatMap((r) => C.map((c) => `    c${r}_${c} += a${r}[${kk}] * b${c}_${kk};`))])];
-  const wgsl = `${softwareHead(spec, g, WG, dispatch, tilesM, tilesN, RM, vecOut)}
+  const wgsl = `${softwareHead(spec, g, WG, dispatch, tilesM, tilesN, RM, vecOut, share)}
 ${C.map((c) => (vecOut ? `  let n${c} = (tn * ${u(WG)} + li) * 4u + ${u(c)};` : `  let n${c} = tn * ${u(WG * CN)} + ${u(c * WG)} + li;`)).join('\n')}
 ${R.flatMap((r) => C.map((c) => `  var c${r}_${c} = 0.0;`)).join('\n')}
   for (var k = 0u; k < ${u(spec.K)}; k += 4u) {
@@ -174,7 +200,7 @@ ${vecOut ? R.map((r) => `  put4(bi, m0 + ${r}u, n0, vec4<f32>(${C.map((c) => `c$
     : R.flatMap((r) => C.map((c) => `  put(bi, m0 + ${r}u, n${c}, c${r}_${c});`)).join('\n')}
 }
 `;
-  return { wgsl, workgroups: dispatch, variant: `lanes-wg${WG}-${RM}x${CN}` };
+  return { wgsl, workgroups: dispatch, variant: `lanes-wg${WG}-${RM}x${CN}${share ? '-sg' : ''}` };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -24,9 +24,9 @@ function needGpu(): GpuDevice {
 }
 
 /** A variant this adapter cannot run must be refused by the emitter, and only for want of subgroup matrices. */
-function expectUnrunnable(s: MatmulSpec, opts: MatmulOptions): void {
-  expect(() => emitMatmul(s, caps, opts)).toThrow();
-  if (s.inType === 'f16') expect(hasSubgroupMatrix(caps)).toBe(false);
+function expectUnrunnable(s: MatmulSpec, opts: MatmulOptions, c: KernelCaps = caps): void {
+  expect(() => emitMatmul(s, c, opts)).toThrow();
+  if (s.inType === 'f16') expect(hasSubgroupMatrix(c)).toBe(false);
 }
 
 function spec(p: Partial<MatmulSpec> & { M: number; N: number; K: number }): MatmulSpec {
@@ -55,11 +55,18 @@ const SHAPES: MatmulSpec[] = [
 const FEW = [1, 4, 6, 7].map((i) => SHAPES[i]!);
 const TWO = [4, 7].map((i) => SHAPES[i]!);
 
-const VARIANTS: { label: string; opts: MatmulOptions; shapes: MatmulSpec[]; f16shapes: MatmulSpec[] }[] = [
+// On software adapters with subgroups, reg4 and lanes share A's rows through subgroupBroadcast (8 rows per
+// subgroup, one or more subgroups per workgroup); 'unshared' is the same adapter told it has no subgroups.
+const noSubgroups = (c: KernelCaps): KernelCaps => ({ ...c, subgroups: false });
+const VARIANTS: { label: string; opts: MatmulOptions; shapes: MatmulSpec[]; f16shapes: MatmulSpec[]; caps?: (c: KernelCaps) => KernelCaps }[] = [
   { label: 'reg4', opts: { variant: 'reg4' }, shapes: SHAPES, f16shapes: FEW },
   { label: 'reg4 wg32', opts: { variant: 'reg4', reg4Workgroup: 32 }, shapes: FEW, f16shapes: TWO },
   { label: 'reg4 8 rows', opts: { variant: 'reg4', reg4Rows: 8 }, shapes: FEW, f16shapes: TWO },
+  { label: 'reg4 16 rows', opts: { variant: 'reg4', reg4Rows: 16 }, shapes: FEW, f16shapes: TWO },
+  { label: 'reg4 8 rows unshared', opts: { variant: 'reg4', reg4Rows: 8 }, shapes: FEW, f16shapes: TWO, caps: noSubgroups },
   { label: 'lanes', opts: { variant: 'lanes' }, shapes: SHAPES, f16shapes: FEW },
+  { label: 'lanes 16x4', opts: { variant: 'lanes', lanes: { WG: 8, RM: 16, CN: 4 } }, shapes: FEW, f16shapes: TWO },
+  { label: 'lanes unshared', opts: { variant: 'lanes' }, shapes: FEW, f16shapes: TWO, caps: noSubgroups },
   { label: 'lanes wg16 2x3', opts: { variant: 'lanes', lanes: { WG: 16, RM: 2, CN: 3 } }, shapes: FEW, f16shapes: TWO },
   { label: 'tiled small', opts: { variant: 'tiled', tile: 'small' }, shapes: FEW, f16shapes: TWO },
   { label: 'tiled large', opts: { variant: 'tiled', tile: 'large' }, shapes: TWO, f16shapes: [SHAPES[1]!] },
@@ -67,17 +74,18 @@ const VARIANTS: { label: string; opts: MatmulOptions; shapes: MatmulSpec[]; f16s
   { label: 'sgmat small', opts: { variant: 'sgmat', sgmat: { tile: 'small' } }, shapes: FEW, f16shapes: FEW },
 ];
 
-function runnable(v: MatmulOptions, s: MatmulSpec): boolean {
+function runnable(v: MatmulOptions, s: MatmulSpec, c: KernelCaps = caps): boolean {
   if (v.variant !== 'sgmat') return true;
-  try { emitMatmul(s, caps, v); return true; } catch { return false; }
+  try { emitMatmul(s, c, v); return true; } catch { return false; }
 }
 
-describe.each(VARIANTS)('matmul $label', ({ opts, shapes, f16shapes }) => {
+describe.each(VARIANTS)('matmul $label', ({ opts, shapes, f16shapes, caps: adjust }) => {
+  const capsFor = (): KernelCaps => (adjust ? adjust(caps) : caps);
   it('f32 matches the CPU on odd shapes, transposes and broadcasts', async () => {
     const g = needGpu();
-    if (opts.variant === 'sgmat') { expectUnrunnable(shapes[0]!, opts); return; }     // sgmat takes f16 inputs only
+    if (opts.variant === 'sgmat') { expectUnrunnable(shapes[0]!, opts, capsFor()); return; }     // sgmat takes f16 inputs only
     for (const [i, s] of shapes.entries()) {
-      const k = emitMatmul(s, caps, opts);
+      const k = emitMatmul(s, capsFor(), opts);
       const res = await checkMatmul(g, s, k, 1e-5, 10 + i);
       expect(res.bad, `${k.variant} ${JSON.stringify(s)}: ${res.firstBad}`).toBe(0);
     }
@@ -89,8 +97,8 @@ describe.each(VARIANTS)('matmul $label', ({ opts, shapes, f16shapes }) => {
     for (const [i, s0] of f16shapes.entries()) {
       for (const outType of i % 2 || f16shapes.length === 1 ? ['f32', 'f16'] as const : ['f16'] as const) {
         const s: MatmulSpec = { ...s0, inType: 'f16', outType };
-        if (!runnable(opts, s)) { expectUnrunnable(s, opts); return; }
-        const k = emitMatmul(s, caps, opts);
+        if (!runnable(opts, s, capsFor())) { expectUnrunnable(s, opts, capsFor()); return; }
+        const k = emitMatmul(s, capsFor(), opts);
         const res = await checkMatmul(g, s, k, 1e-2, 20 + i);
         expect(res.bad, `${k.variant} ${JSON.stringify(s)}: ${res.firstBad}`).toBe(0);
       }
@@ -108,10 +116,10 @@ describe.each(VARIANTS)('matmul $label', ({ opts, shapes, f16shapes }) => {
         expr: 'acc + bias[col] + resid[(bi * 37u + row) * 44u + col]',
       },
     };
-    if (!runnable(opts, s)) { expectUnrunnable(s, opts); return; }
+    if (!runnable(opts, s, capsFor())) { expectUnrunnable(s, opts, capsFor()); return; }
     const bias = Float64Array.from({ length: 44 }, (_, i) => Math.fround(Math.sin(i)));
     const resid = Float64Array.from({ length: 2 * 37 * 44 }, (_, i) => Math.fround(Math.cos(i * 0.37)));
-    const k = emitMatmul(s, caps, opts);
+    const k = emitMatmul(s, capsFor(), opts);
     const res = await checkMatmul(g, s, k, s.inType === 'f16' ? 1e-2 : 1e-5, 7, {
       buffers: [bias, resid], cpu: (acc, bi, row, col) => acc + bias[col]! + resid[(bi * 37 + row) * 44 + col]!,
     });
@@ -162,6 +170,23 @@ describe('matmul dispatch and choice', () => {
     expect(k.wgsl).toMatch(/subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>/);
     expect(emitMatmul({ ...s, inType: 'f16' }, nv, { variant: 'sgmat', sgmat: { api: 'old' } }).wgsl)
       .toMatch(/subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>\(&As, [^,]+, false, 40u\)/);
+  });
+
+  it('software adapters share A through subgroups of at least 8 lanes (16 rows per invocation from M = 64)', () => {
+    const sw: KernelCaps = { ...CPU_SAFE_CAPS, software: true, subgroups: true, subgroupMinSize: 8, subgroupMaxSize: 8 };
+    const s = spec({ M: 512, N: 512, K: 512 });
+    const k = emitMatmul(s, sw);
+    expect(k.variant).toBe('reg4-wg8-r16-sg');
+    expect(k.wgsl).toContain('enable subgroups;');
+    expect(k.wgsl.match(/subgroupBroadcast\(al[01], \d+u\)/g)!.length).toBe(16);
+    expect(emitMatmul({ ...s, M: 40 }, sw).variant).toBe('reg4-wg8-r8-sg');
+    expect(emitMatmul({ ...s, transB: true }, sw).variant).toBe('lanes-wg8-16x4-sg');
+    expect(emitMatmul({ ...s, transA: true }, sw).wgsl).toContain('let al1 = aRow4(bi, k + sl % 4u, m0 + 8u + 4u * (sl / 4u));');
+    // No subgroups, subgroups narrower than the rows, or a workgroup that is not whole subgroups: every lane loads.
+    expect(emitMatmul(s, { ...sw, subgroups: false }).variant).toBe('reg4-wg8-r8');
+    expect(emitMatmul(s, { ...sw, subgroupMinSize: 4, subgroupMaxSize: 4 }, { variant: 'reg4', reg4Rows: 8 }).variant).toBe('reg4-wg8-r8');
+    expect(emitMatmul(s, { ...sw, subgroupMinSize: 8, subgroupMaxSize: 16 }, { variant: 'reg4' }).wgsl).not.toContain('subgroupBroadcast');
+    expect(emitMatmul(s, { ...sw, software: false }, { variant: 'reg4' }).wgsl).not.toContain('subgroupBroadcast');
   });
 
   it('rejects epilogues that need more storage buffers than the device has', () => {
