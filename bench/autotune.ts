@@ -20,8 +20,9 @@ export function lookupTuned(adapter: string, spec: MatmulSpec, cachePath = tunin
 export function candidates(spec: MatmulSpec, caps: KernelCaps): MatmulOptions[] {
   const list: MatmulOptions[] = caps.software
     ? [{}, { variant: 'reg4', reg4Workgroup: 16 }, { variant: 'reg4', reg4Workgroup: 32 }, { variant: 'reg4', reg4Workgroup: 64 },
-      { variant: 'reg4', reg4Rows: 8 }, { variant: 'reg4', reg4Rows: 4 }, { variant: 'lanes' }, { variant: 'lanes', lanes: { WG: 8, RM: 4, CN: 4 } },
-      { variant: 'lanes', lanes: { WG: 16, RM: 4, CN: 8 } }]
+      { variant: 'reg4', reg4Rows: 24 }, { variant: 'reg4', reg4Rows: 16 }, { variant: 'reg4', reg4Rows: 16, reg4Workgroup: 16 },
+      { variant: 'reg4', reg4Rows: 8 }, { variant: 'reg4', reg4Rows: 4 }, { variant: 'lanes' }, { variant: 'lanes', lanes: { WG: 8, RM: 16, CN: 4 } },
+      { variant: 'lanes', lanes: { WG: 8, RM: 8, CN: 4 } }, { variant: 'lanes', lanes: { WG: 8, RM: 4, CN: 4 } }, { variant: 'lanes', lanes: { WG: 16, RM: 4, CN: 8 } }]
     : [{}, { variant: 'tiled', tile: 'small' }, { variant: 'tiled', tile: { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 } },
       { variant: 'tiled', tile: { BM: 64, BN: 128, BK: 32, TM: 4, TN: 8 } },
       { variant: 'sgmat', sgmat: { tile: 'large' } }, { variant: 'sgmat', sgmat: { tile: 'medium' } }, { variant: 'sgmat', sgmat: { tile: 'small' } }];
