@@ -1,6 +1,7 @@
 // Reduce-then-broadcast kernels: one workgroup per row, workgroup tree reductions in f32 (on software adapters
-// with enough rows, a lane per row instead), inputs read through fused load functions. softmax / log_softmax (any axis), layernorm / layernorm2d / rmsnorm forward and their
-// grad_x (two-pass statistics), row statistics for grad_w, cross_entropy, and large reductions.
+// with enough short rows, a lane per row instead), inputs read through fused load functions. softmax /
+// log_softmax (any axis), layernorm / layernorm2d / rmsnorm forward and their grad_x (two-pass statistics), row
+// statistics for grad_w, cross_entropy, and large reductions.
 
 import type { Node } from '../ir/node.js';
 import { numel, stridesOf } from '../ir/node.js';
