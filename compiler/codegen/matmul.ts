@@ -4,6 +4,7 @@
 // in, f32 accumulate) where the adapter has them. Every variant is bounds-checked: any M, N, K, batch.
 
 import { hasSubgroupMatrix, type KernelCaps } from './caps.js';
+import { hiddenBound } from './expr.js';
 import { decodeTile, extraBindingsFit, flatDispatch, geometry, logicalLoaders, prelude, u, validateSpec, prefetchedKLoop } from './matmul-common.js';
 import { emitSgmat, sgmatFits, type SgmatOptions } from './matmul-sgmat.js';
 
@@ -143,6 +144,9 @@ function emitReg4(spec: MatmulSpec, caps: KernelCaps, wg: number, RM: number): M
   const vecOut = vecStore(spec);
   const store = (r: number): string => (vecOut ? `  put4(bi, m0 + ${r}u, n0, c${r});`
     : [0, 1, 2, 3].map((c) => `  put(bi, m0 + ${r}u, n0 + ${c}u, c${r}[${c}]);`).join('\n'));
+  const stores = caps.software && RM >= 4
+    ? storeLoop(RM, 'vec4<f32>', rows.map((r) => `c${r}`), vecOut ? ['put4(bi, m0 + r, n0, accs[r]);'] : [0, 1, 2, 3].map((c) => `put(bi, m0 + r, n0 + ${c}u, accs[r][${c}]);`))
+    : rows.map(store).join('\n');
   const wgsl = `${softwareHead(spec, g, wg, dispatch, tilesM, tilesN, RM, vecOut, share)}
   let n0 = (tn * ${u(wg)} + li) * 4u;
 ${rows.map((r) => `  var c${r} = vec4<f32>(0.0);`).join('\n')}
@@ -151,10 +155,25 @@ ${[0, 1, 2, 3].map((j) => `    let b${j} = b4n(bi, k + ${j}u, n0);`).join('\n')}
 ${aLoads.join('\n')}
 ${rows.map((r) => `    c${r} += ${[0, 1, 2, 3].map((j) => `${aElem(r, j)} * b${j}`).join(' + ')};`).join('\n')}
   }
-${rows.map(store).join('\n')}
+${stores}
 }
 `;
   return { wgsl, workgroups: dispatch, variant: `reg4-wg${wg}${RM === 4 ? '' : `-r${RM}`}${share ? '-sg' : ''}` };
+}
+
+/**
+ * The stores of RM accumulator rows on software adapters: copied into an array and stored by one loop whose bound
+ * llvmpipe cannot see (hiddenBound), so the epilogue (its loads, bounds checks, activation) is compiled once,
+ * not once per row. JIT of the tiny spec's 16-row epilogue kernels: 1.3–2.4 s → 0.39–0.46 s; their run time
+ * in the training step unchanged or lower (22.3 / 21.3 → 16.7 / 19.2 ms per step for 53 kernels).
+ * `values` are the rows' accumulators (of type T), `body` the statements storing accs[r].
+ */
+function storeLoop(RM: number, T: string, values: string[], body: string[]): string {
+  return `  var accs: array<${T}, ${RM}>;
+${values.map((v, r) => `  accs[${r}] = ${v};`).join('\n')}
+  for (var r = 0u; r < ${hiddenBound(RM)}; r++) {
+    ${body.join('\n    ')}
+  }`;
 }
 
 /** reg4 stores vec4 rows when every row's columns come in aligned fours and the epilogue has a vec4 form. */
@@ -196,8 +215,11 @@ ${R.flatMap((r) => C.map((c) => `  var c${r}_${c} = 0.0;`)).join('\n')}
   for (var k = 0u; k < ${u(spec.K)}; k += 4u) {
 ${inner.join('\n')}
   }
-${vecOut ? R.map((r) => `  put4(bi, m0 + ${r}u, n0, vec4<f32>(${C.map((c) => `c${r}_${c}`).join(', ')}));`).join('\n')
-    : R.flatMap((r) => C.map((c) => `  put(bi, m0 + ${r}u, n${c}, c${r}_${c});`)).join('\n')}
+${caps.software && RM >= 4
+    ? (vecOut ? storeLoop(RM, 'vec4<f32>', R.map((r) => `vec4<f32>(${C.map((c) => `c${r}_${c}`).join(', ')})`), ['put4(bi, m0 + r, n0, accs[r]);'])
+      : storeLoop(RM, `array<f32, ${CN}>`, R.map((r) => `array<f32, ${CN}>(${C.map((c) => `c${r}_${c}`).join(', ')})`), C.map((c) => `put(bi, m0 + r, n${c}, accs[r][${c}]);`)))
+    : vecOut ? R.map((r) => `  put4(bi, m0 + ${r}u, n0, vec4<f32>(${C.map((c) => `c${r}_${c}`).join(', ')}));`).join('\n')
+      : R.flatMap((r) => C.map((c) => `  put(bi, m0 + ${r}u, n${c}, c${r}_${c});`)).join('\n')}
 }
 `;
   return { wgsl, workgroups: dispatch, variant: `lanes-wg${WG}-${RM}x${CN}${share ? '-sg' : ''}` };

@@ -179,6 +179,10 @@ describe('matmul dispatch and choice', () => {
     expect(k.variant).toBe('reg4-wg8-r16-sg');
     expect(k.wgsl).toContain('enable subgroups;');
     expect(k.wgsl.match(/subgroupBroadcast\(al[01], \d+u\)/g)!.length).toBe(16);
+    // The 16 rows are stored by one loop (the epilogue compiled once), with a bound llvmpipe cannot unroll.
+    expect(k.wgsl).toContain('var accs: array<vec4<f32>, 16>;');
+    expect(k.wgsl.match(/put4\(/g)!.length).toBe(2);                 // its definition and the loop's one call
+    expect(k.wgsl).toContain('for (var r = 0u; r < select(16u, 0u, arrayLength(&out) == 0u); r++)');
     expect(emitMatmul({ ...s, M: 40 }, sw).variant).toBe('reg4-wg8-r8-sg');
     expect(emitMatmul({ ...s, transB: true }, sw).variant).toBe('lanes-wg8-16x4-sg');
     expect(emitMatmul({ ...s, transA: true }, sw).wgsl).toContain('let al1 = aRow4(bi, k + sl % 4u, m0 + 8u + 4u * (sl / 4u));');
