@@ -118,14 +118,14 @@ export function queryMajor(d: Dims, n: Node, disp: { nx: number }, soft: boolean
 }
 
 /** The kernel module; `outs2` declares a second output (binding 1) when there is one. */
-export function frame(b: Builder, d: Dims, st: DType, soft: boolean, shared: string, body: string, outs2 = '', wg = ROWS): string {
-  return `${header(b.usesF16() || st === 'f16' || outs2.includes('f16'))}${outDecl(0, st)}${outs2 ? `\n${outs2}` : ''}
+export function frame(b: Builder, d: Dims, st: DType, soft: boolean, shared: string, body: string, outs2 = '', wg = ROWS, subgroups = false): string {
+  return `${subgroups ? 'enable subgroups;\n' : ''}${header(b.usesF16() || st === 'f16' || outs2.includes('f16'))}${outDecl(0, st)}${outs2 ? `\n${outs2}` : ''}
 ${b.decls()}
 alias V = ${d.W === 1 ? 'f32' : 'vec4<f32>'};
 fn vdot(a: V, b: V) -> f32 { return ${d.W === 1 ? 'a * b' : 'dot(a, b)'}; }
 ${hideBound(d, soft) ? 'var<private> DN: u32;\n' : ''}${shared}
 @compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32${subgroups ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {
 ${body}
 }
 `;

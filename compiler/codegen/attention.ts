@@ -21,12 +21,12 @@
 import { numel, type Node } from '../ir/node.js';
 import { Builder, dispatch1d, f32lit, header, hiddenBound, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
-import { blockGroups, chunk, dims, frame, hideBound, kvRow, outRow, posInput, qRow, queryMajor, stage, storeChunk, tileRows, tiles, visibleFn } from './attention-common.js';
+import { blockGroups, chunk, dims, frame, hideBound, kvRow, outRow, posInput, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibleFn } from './attention-common.js';
 
 /** The forward; with `lse` (a training step's `_attn_lse` node) it also writes each query's log-sum-exp. */
-export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false, lse?: Node): EmittedKernel {
+export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false, lse?: Node, share = false): EmittedKernel {
   if (dims(n).Tq === 1 && !lse) return emitSplitKeys(n, plan, maxDim, swap, outNode, soft);
-  return emitOnline(n, plan, maxDim, soft, true, swap, outNode, lse);
+  return emitOnline(n, plan, maxDim, soft, true, swap, outNode, lse, share);
 }
 
 /** Invocations sharing one query's keys: up to 32, with their partial outputs (SPLIT × D f32) within 16 KiB. */
@@ -106,7 +106,8 @@ function emitSplitKeys(n: Node, plan: PlanView, maxDim: number, swap: boolean, o
  * per-query statistics (lse_i, Δ_i = dO_i·o_i) [B, H, Tq, 2], with lse = +big when no key is visible so that
  * recomputed probabilities are 0.
  */
-export function emitOnline(n: Node, plan: PlanView, maxDim: number, soft: boolean, forward: boolean, swap = false, outNode: Node = n, lse?: Node): EmittedKernel {
+export function emitOnline(n: Node, plan: PlanView, maxDim: number, soft: boolean, forward: boolean, swap = false, outNode: Node = n, lse?: Node, share = false): EmittedKernel {
+  if (share) return emitOnlineShared(n, plan, maxDim, soft, forward, swap, outNode, lse);
   const d = dims(n);
   const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
   const b = new Builder(plan, lse ? 2 : 1);
@@ -154,6 +155,67 @@ ${forward ? `  let inv = select(0.0, 1.0 / l, l > 0.0);
   out[t * 2u] = ${LSE};
   out[t * 2u + 1u] = delta;`}`;
   const wgsl = frame(b, d, st, soft, tiles(d, TILE, forward ? ['kt', 'vt'] : ['kt']), body, lse ? outDecl(1, 'f32', 'lse_out') : '');
+  return { name: forward ? 'attention' : 'attention_stats', wgsl, workgroups: disp.workgroups, bound: b.bound, ...(lse ? { layout: ['out', lse, ...b.bound] } : {}) };
+}
+
+/**
+ * emitOnline for software adapters with subgroups of at least 8 lanes (see sharesKeys): no staging, no barriers.
+ * llvmpipe loads per lane inside a loop, even from workgroup memory at an address shared by every lane, so each
+ * staged key cost 8 lanes × its chunks of loads per query. Here, per block of 8 keys, lane sl loads key j0 + sl's
+ * chunks from storage and the 8 queries of its subgroup read them with subgroupBroadcast; the running max, sum
+ * and output row are updated once per block (probabilities of invisible keys are 0).
+ */
+function emitOnlineShared(n: Node, plan: PlanView, maxDim: number, soft: boolean, forward: boolean, swap: boolean, outNode: Node, lse?: Node): EmittedKernel {
+  const d = dims(n);
+  const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
+  const b = new Builder(plan, lse ? 2 : 1);
+  const [qN, kN, vN, oN, dON] = n.inputs as [Node, Node, Node, Node, Node];
+  const q = b.load(qN), k = b.load(kN), v = forward ? b.load(vN) : '', o = forward ? '' : b.load(oN), dO = forward ? '' : b.load(dON);
+  b.decl(visibleFn(b, n, forward ? 3 : 5, d));
+  const groups = blockGroups(d, d.H, d.Tq);
+  const disp = dispatch1d(groups, 1, maxDim);
+  const st = forward ? plan.storage(outNode) : 'f32';
+  const { pre, keyEnd } = queryMajor(d, n, disp, soft, b, forward ? 3 : 5);
+  const J = [0, 1, 2, 3, 4, 5, 6, 7];
+  // Loops holding subgroupBroadcast need a bound WGSL sees as uniform: arrayLength, not the private DN.
+  const DU = hideBound(d, soft) ? 'DU' : u(d.DV);
+  const body = `${pre}${hideBound(d, soft) ? `
+  let DU = ${hiddenBound(d.DV)};` : ''}
+  let qb = ${qRow(d, 'bb', 'h', 'qi')};
+  var qv: array<V, ${d.DV}>;${forward ? `
+  var acc: array<V, ${d.DV}>;` : ''}
+  for (var c = 0u; c < ${DN}; c++) { qv[c] = ${chunk(d, q, `qb + c * ${u(d.W)}`)} * ${f32lit(d.scale)};${forward ? ' acc[c] = V();' : ''} }
+  var m = ${f32lit(-Infinity)};
+  var l = 0.0;
+  let jEnd = ${keyEnd};
+  for (var j0 = 0u; j0 < jEnd; j0 += 8u) {
+    let kb = ${kvRow(d, 'bb', 'h', `min(j0 + sl, ${u(d.Tk - 1)})`)};
+${J.map((j) => `    var s${j} = 0.0;`).join('\n')}
+    for (var c = 0u; c < ${DU}; c++) {
+      let kc = ${chunk(d, k, `kb + c * ${u(d.W)}`)};
+${J.map((j) => `      s${j} += vdot(qv[c], subgroupBroadcast(kc, ${j}u));`).join('\n')}
+    }
+${J.map((j) => `    let ok${j} = live && j0 + ${j}u < jEnd && visible(bb, qi, j0 + ${j}u);`).join('\n')}
+    let mn = max(m, max(${J.slice(0, 4).map((j) => `select(m, s${j}, ok${j})`).reduce((a, x) => `max(${a}, ${x})`)}, ${J.slice(4).map((j) => `select(m, s${j}, ok${j})`).reduce((a, x) => `max(${a}, ${x})`)}));
+    let corr = exp(m - mn);
+${J.map((j) => `    let p${j} = select(0.0, exp(s${j} - mn), ok${j});`).join('\n')}
+    l = l * corr + ${J.map((j) => `p${j}`).join(' + ')};${forward ? `
+    for (var c = 0u; c < ${DU}; c++) {
+      let vc = ${chunk(d, v, `kb + c * ${u(d.W)}`)};
+      acc[c] = acc[c] * corr + ${J.map((j) => `p${j} * subgroupBroadcast(vc, ${j}u)`).join(' + ')};
+    }` : ''}
+    m = mn;
+  }
+  if (!live) { return; }
+${forward ? `  let inv = select(0.0, 1.0 / l, l > 0.0);
+  let ob = ${outRow(swap, 'bb', 'h', 'i', d.H, d.Tq, d.D)};
+  for (var c = 0u; c < ${DN}; c++) { ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'acc[c] * inv')} }${lse ? `
+  lse_out[(bb * ${u(d.H)} + h) * ${u(d.Tq)} + i] = ${LSE};` : ''}` : `  var delta = 0.0;
+  for (var c = 0u; c < ${DN}; c++) { delta += vdot(${chunk(d, dO, `qb + c * ${u(d.W)}`)}, ${chunk(d, o, `qb + c * ${u(d.W)}`)}); }
+  let t = (bb * ${u(d.H)} + h) * ${u(d.Tq)} + i;
+  out[t * 2u] = ${LSE};
+  out[t * 2u + 1u] = delta;`}`;
+  const wgsl = frame(b, d, st, soft, '', body, lse ? outDecl(1, 'f32', 'lse_out') : '', ROWS, true);
   return { name: forward ? 'attention' : 'attention_stats', wgsl, workgroups: disp.workgroups, bound: b.bound, ...(lse ? { layout: ['out', lse, ...b.bound] } : {}) };
 }
 

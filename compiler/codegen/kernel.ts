@@ -11,6 +11,7 @@ import { FUSABLE_INDEX_OPS } from './loaders.js';
 import { getOp } from '../ops/registry.js';
 import { emitCrossEntropy, emitCrossEntropyGrad, emitSoftmaxGrad, emitNorm, emitNormGradW, emitNormGradX, emitNormStats, emitReduceRows, emitSoftmax, NORMS } from './rows.js';
 import { emitAttention } from './attention.js';
+import { ROWS } from './attention-common.js';
 import { emitAttentionGrad, emitAttentionGradKV, type KVOut } from './attention-grad.js';
 import './loaders.js';
 
@@ -248,7 +249,7 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   if (req.kvWith) return emitAttentionGradKV({ grad: req.swapped ?? node, swap: !!req.swapped, outNode: node }, req.kvWith, plan, maxDim, caps.software);
   if (req.swapped) {
     const a = req.swapped;
-    return a.op === 'attention' ? emitAttention(a, plan, maxDim, true, node, caps.software) : emitAttentionGrad(a, plan, maxDim, true, node, caps.software);
+    return a.op === 'attention' ? emitAttention(a, plan, maxDim, true, node, caps.software, undefined, sharesKeys(caps)) : emitAttentionGrad(a, plan, maxDim, true, node, caps.software);
   }
   const op = node.op;
   // Operands must be buffers; a reshape of a buffer is that buffer.
@@ -262,7 +263,7 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   if (op === 'softmax_grad' || op === 'log_softmax_grad') return emitSoftmaxGrad(node, plan, env);
   if (op === 'cross_entropy_grad') return emitCrossEntropyGrad(node, plan, env);
   if (op === 'cross_entropy') return emitCrossEntropy(node, plan, env);
-  if (op === 'attention') return emitAttention(node, plan, maxDim, false, node, caps.software, req.alsoWrites);
+  if (op === 'attention') return emitAttention(node, plan, maxDim, false, node, caps.software, req.alsoWrites, sharesKeys(caps));
   if (op.startsWith('attention_grad') || op === '_attn_stats') return emitAttentionGrad(node, plan, maxDim, false, node, caps.software);
   if (['sum', 'mean', 'max', 'logsumexp'].includes(op)) {
     const R = numel(node.inputs[0]!.shape) / Math.max(1, numel(node.shape));
@@ -270,6 +271,11 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   }
   return emitMap(node, plan, maxDim, op === 'matmul' ? 'matmul_generic' : undefined, caps.software);
 }
+
+/** Attention on a software adapter reads keys through subgroupBroadcast (attention.ts emitOnlineShared): subgroups of
+ *  at least 8 lanes, whole subgroups per workgroup of ROWS queries. */
+const sharesKeys = (caps: KernelCaps): boolean =>
+  caps.software && caps.subgroups && caps.subgroupMinSize >= 8 && caps.subgroupMaxSize > 0 && ROWS % caps.subgroupMaxSize === 0;
 
 /** cache_write done in place: only the Tn new rows are written into the cache leaf's own buffer. */
 export function emitCacheWriteInPlace(node: Node, plan: PlanView, maxDim: number, software = false): EmittedKernel {
