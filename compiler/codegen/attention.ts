@@ -21,7 +21,7 @@
 import { numel, type Node } from '../ir/node.js';
 import { Builder, dispatch1d, f32lit, header, hiddenBound, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
-import { blockGroups, chunk, dims, frame, hideBound, kvRow, outRow, posInput, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibleFn } from './attention-common.js';
+import { blockGroups, chunk, dims, frame, hideBound, kvRow, outRow, posInput, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibleFn, type Dims } from './attention-common.js';
 
 /** The forward; with `lse` (a training step's `_attn_lse` node) it also writes each query's log-sum-exp. */
 export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false, lse?: Node, share = false): EmittedKernel {
@@ -102,25 +102,24 @@ function emitSplitKeys(n: Node, plan: PlanView, maxDim: number, swap: boolean, o
 }
 
 /**
- * The online-softmax pass over key tiles, shared by the forward (outputs, with value tiles) and the backward's
+ * The online-softmax pass over the keys, shared by the forward (outputs, with values) and the backward's
  * per-query statistics (lse_i, Δ_i = dO_i·o_i) [B, H, Tq, 2], with lse = +big when no key is visible so that
- * recomputed probabilities are 0.
+ * recomputed probabilities are 0. The keys come in tiles staged in workgroup memory, or with `share` (software
+ * adapters with subgroups of at least 8 lanes) in blocks of 8 read through subgroupBroadcast.
  */
 export function emitOnline(n: Node, plan: PlanView, maxDim: number, soft: boolean, forward: boolean, swap = false, outNode: Node = n, lse?: Node, share = false): EmittedKernel {
-  if (share) return emitOnlineShared(n, plan, maxDim, soft, forward, swap, outNode, lse);
   const d = dims(n);
   const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
   const b = new Builder(plan, lse ? 2 : 1);
   const [qN, kN, vN, oN, dON] = n.inputs as [Node, Node, Node, Node, Node];
   const q = b.load(qN), k = b.load(kN), v = forward ? b.load(vN) : '', o = forward ? '' : b.load(oN), dO = forward ? '' : b.load(dON);
   b.decl(visibleFn(b, n, forward ? 3 : 5, d));
-  const TILE = tileRows(d.D, forward ? 2 : 1);
   const groups = blockGroups(d, d.H, d.Tq);
   const disp = dispatch1d(groups, 1, maxDim);
   const st = forward ? plan.storage(outNode) : 'f32';
   const { pre, keyEnd } = queryMajor(d, n, disp, soft, b, forward ? 3 : 5);
-  const kRow = (r: string) => kvRow(d, 'bb', 'h', r);
-  const staged = forward ? [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row: kRow, fn: v }] : [{ arr: 'kt', row: kRow, fn: k }];
+  const TILE = tileRows(d.D, forward ? 2 : 1);
+  const keys = share ? sharedKeyLoop(d, soft, forward, k, v) : stagedKeyLoop(d, DN, TILE, forward, k, v);
   const body = `${pre}
   let qb = ${qRow(d, 'bb', 'h', 'qi')};
   var qv: array<V, ${d.DV}>;${forward ? `
@@ -129,7 +128,26 @@ export function emitOnline(n: Node, plan: PlanView, maxDim: number, soft: boolea
   var m = ${f32lit(-Infinity)};
   var l = 0.0;
   let jEnd = ${keyEnd};
-  for (var j0 = 0u; j0 < jEnd; j0 += ${u(TILE)}) {
+${keys}
+  if (!live) { return; }
+${forward ? `  let inv = select(0.0, 1.0 / l, l > 0.0);
+  let ob = ${outRow(swap, 'bb', 'h', 'i', d.H, d.Tq, d.D)};
+  for (var c = 0u; c < ${DN}; c++) { ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'acc[c] * inv')} }${lse ? `
+  lse_out[(bb * ${u(d.H)} + h) * ${u(d.Tq)} + i] = ${LSE};` : ''}` : `  var delta = 0.0;
+  for (var c = 0u; c < ${DN}; c++) { delta += vdot(${chunk(d, dO, `qb + c * ${u(d.W)}`)}, ${chunk(d, o, `qb + c * ${u(d.W)}`)}); }
+  let t = (bb * ${u(d.H)} + h) * ${u(d.Tq)} + i;
+  out[t * 2u] = ${LSE};
+  out[t * 2u + 1u] = delta;`}`;
+  const shared = share ? '' : tiles(d, TILE, forward ? ['kt', 'vt'] : ['kt']);
+  const wgsl = frame(b, d, st, soft, shared, body, lse ? outDecl(1, 'f32', 'lse_out') : '', ROWS, share);
+  return { name: forward ? 'attention' : 'attention_stats', wgsl, workgroups: disp.workgroups, bound: b.bound, ...(lse ? { layout: ['out', lse, ...b.bound] } : {}) };
+}
+
+/** The key loop over TILE-row tiles of keys (and values) staged in workgroup memory, one key at a time. */
+function stagedKeyLoop(d: Dims, DN: string, TILE: number, forward: boolean, k: string, v: string): string {
+  const kRow = (r: string) => kvRow(d, 'bb', 'h', r);
+  const staged = forward ? [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row: kRow, fn: v }] : [{ arr: 'kt', row: kRow, fn: k }];
+  return `  for (var j0 = 0u; j0 < jEnd; j0 += ${u(TILE)}) {
 ${stage(d, TILE, 'j0', d.Tk, staged)}
     workgroupBarrier();
     for (var jj = 0u; jj < ${u(TILE)}; jj++) {
@@ -144,51 +162,23 @@ ${stage(d, TILE, 'j0', d.Tk, staged)}
       for (var c = 0u; c < ${DN}; c++) { acc[c] = acc[c] * corr + p * vt[jj * ${u(d.DV)} + c]; }` : ''}
       m = mn;
     }
-  }
-  if (!live) { return; }
-${forward ? `  let inv = select(0.0, 1.0 / l, l > 0.0);
-  let ob = ${outRow(swap, 'bb', 'h', 'i', d.H, d.Tq, d.D)};
-  for (var c = 0u; c < ${DN}; c++) { ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'acc[c] * inv')} }${lse ? `
-  lse_out[(bb * ${u(d.H)} + h) * ${u(d.Tq)} + i] = ${LSE};` : ''}` : `  var delta = 0.0;
-  for (var c = 0u; c < ${DN}; c++) { delta += vdot(${chunk(d, dO, `qb + c * ${u(d.W)}`)}, ${chunk(d, o, `qb + c * ${u(d.W)}`)}); }
-  let t = (bb * ${u(d.H)} + h) * ${u(d.Tq)} + i;
-  out[t * 2u] = ${LSE};
-  out[t * 2u + 1u] = delta;`}`;
-  const wgsl = frame(b, d, st, soft, tiles(d, TILE, forward ? ['kt', 'vt'] : ['kt']), body, lse ? outDecl(1, 'f32', 'lse_out') : '');
-  return { name: forward ? 'attention' : 'attention_stats', wgsl, workgroups: disp.workgroups, bound: b.bound, ...(lse ? { layout: ['out', lse, ...b.bound] } : {}) };
+  }`;
 }
 
 /**
- * emitOnline for software adapters with subgroups of at least 8 lanes (see sharesKeys): no staging, no barriers.
- * llvmpipe loads per lane inside a loop, even from workgroup memory at an address shared by every lane, so each
- * staged key cost 8 lanes × its chunks of loads per query. Here, per block of 8 keys, lane sl loads key j0 + sl's
- * chunks from storage and the 8 queries of its subgroup read them with subgroupBroadcast; the running max, sum
- * and output row are updated once per block (probabilities of invisible keys are 0).
+ * The key loop on software adapters with subgroups (no staging, no barriers). llvmpipe loads per lane inside
+ * loops, even from workgroup memory at an address every lane shares, so a staged key cost 8 lanes × its chunks
+ * of loads per query. Here, per block of 8 keys, lane sl loads key j0 + sl's chunks from storage and the
+ * queries of its subgroup read them with subgroupBroadcast; the running max, sum and output row are updated
+ * once per block (invisible keys get probability 0). Loops holding the broadcasts need a bound WGSL sees as
+ * uniform: arrayLength, not the private DN. lavapipe, attention forward + backward programs: B2 H4 T256 d64
+ * 138–150 → 119–127 ms, B2 H8 T128 d32 39–41 → 31–34 ms.
  */
-function emitOnlineShared(n: Node, plan: PlanView, maxDim: number, soft: boolean, forward: boolean, swap: boolean, outNode: Node, lse?: Node): EmittedKernel {
-  const d = dims(n);
-  const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
-  const b = new Builder(plan, lse ? 2 : 1);
-  const [qN, kN, vN, oN, dON] = n.inputs as [Node, Node, Node, Node, Node];
-  const q = b.load(qN), k = b.load(kN), v = forward ? b.load(vN) : '', o = forward ? '' : b.load(oN), dO = forward ? '' : b.load(dON);
-  b.decl(visibleFn(b, n, forward ? 3 : 5, d));
-  const groups = blockGroups(d, d.H, d.Tq);
-  const disp = dispatch1d(groups, 1, maxDim);
-  const st = forward ? plan.storage(outNode) : 'f32';
-  const { pre, keyEnd } = queryMajor(d, n, disp, soft, b, forward ? 3 : 5);
+function sharedKeyLoop(d: Dims, soft: boolean, forward: boolean, k: string, v: string): string {
   const J = [0, 1, 2, 3, 4, 5, 6, 7];
-  // Loops holding subgroupBroadcast need a bound WGSL sees as uniform: arrayLength, not the private DN.
-  const DU = hideBound(d, soft) ? 'DU' : u(d.DV);
-  const body = `${pre}${hideBound(d, soft) ? `
-  let DU = ${hiddenBound(d.DV)};` : ''}
-  let qb = ${qRow(d, 'bb', 'h', 'qi')};
-  var qv: array<V, ${d.DV}>;${forward ? `
-  var acc: array<V, ${d.DV}>;` : ''}
-  for (var c = 0u; c < ${DN}; c++) { qv[c] = ${chunk(d, q, `qb + c * ${u(d.W)}`)} * ${f32lit(d.scale)};${forward ? ' acc[c] = V();' : ''} }
-  var m = ${f32lit(-Infinity)};
-  var l = 0.0;
-  let jEnd = ${keyEnd};
-  for (var j0 = 0u; j0 < jEnd; j0 += 8u) {
+  const DU = hideBound(d, soft) ? hiddenBound(d.DV) : u(d.DV);
+  const maxOf = (xs: string[]): string => xs.reduce((a, x) => `max(${a}, ${x})`);
+  return `  for (var j0 = 0u; j0 < jEnd; j0 += 8u) {
     let kb = ${kvRow(d, 'bb', 'h', `min(j0 + sl, ${u(d.Tk - 1)})`)};
 ${J.map((j) => `    var s${j} = 0.0;`).join('\n')}
     for (var c = 0u; c < ${DU}; c++) {
@@ -196,7 +186,7 @@ ${J.map((j) => `    var s${j} = 0.0;`).join('\n')}
 ${J.map((j) => `      s${j} += vdot(qv[c], subgroupBroadcast(kc, ${j}u));`).join('\n')}
     }
 ${J.map((j) => `    let ok${j} = live && j0 + ${j}u < jEnd && visible(bb, qi, j0 + ${j}u);`).join('\n')}
-    let mn = max(m, max(${J.slice(0, 4).map((j) => `select(m, s${j}, ok${j})`).reduce((a, x) => `max(${a}, ${x})`)}, ${J.slice(4).map((j) => `select(m, s${j}, ok${j})`).reduce((a, x) => `max(${a}, ${x})`)}));
+    let mn = ${maxOf(['m', ...J.map((j) => `select(m, s${j}, ok${j})`)])};
     let corr = exp(m - mn);
 ${J.map((j) => `    let p${j} = select(0.0, exp(s${j} - mn), ok${j});`).join('\n')}
     l = l * corr + ${J.map((j) => `p${j}`).join(' + ')};${forward ? `
@@ -205,18 +195,7 @@ ${J.map((j) => `    let p${j} = select(0.0, exp(s${j} - mn), ok${j});`).join('\n
       acc[c] = acc[c] * corr + ${J.map((j) => `p${j} * subgroupBroadcast(vc, ${j}u)`).join(' + ')};
     }` : ''}
     m = mn;
-  }
-  if (!live) { return; }
-${forward ? `  let inv = select(0.0, 1.0 / l, l > 0.0);
-  let ob = ${outRow(swap, 'bb', 'h', 'i', d.H, d.Tq, d.D)};
-  for (var c = 0u; c < ${DN}; c++) { ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'acc[c] * inv')} }${lse ? `
-  lse_out[(bb * ${u(d.H)} + h) * ${u(d.Tq)} + i] = ${LSE};` : ''}` : `  var delta = 0.0;
-  for (var c = 0u; c < ${DN}; c++) { delta += vdot(${chunk(d, dO, `qb + c * ${u(d.W)}`)}, ${chunk(d, o, `qb + c * ${u(d.W)}`)}); }
-  let t = (bb * ${u(d.H)} + h) * ${u(d.Tq)} + i;
-  out[t * 2u] = ${LSE};
-  out[t * 2u + 1u] = delta;`}`;
-  const wgsl = frame(b, d, st, soft, '', body, lse ? outDecl(1, 'f32', 'lse_out') : '', ROWS, true);
-  return { name: forward ? 'attention' : 'attention_stats', wgsl, workgroups: disp.workgroups, bound: b.bound, ...(lse ? { layout: ['out', lse, ...b.bound] } : {}) };
+  }`;
 }
 
 /** A query's log-sum-exp from the online pass; +big when it sees no key, so recomputed probabilities are 0. */

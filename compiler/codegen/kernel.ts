@@ -272,7 +272,7 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   return emitMap(node, plan, maxDim, op === 'matmul' ? 'matmul_generic' : undefined, caps.software);
 }
 
-/** Attention on a software adapter reads keys through subgroupBroadcast (attention.ts emitOnlineShared): subgroups of
+/** Attention on a software adapter reads keys through subgroupBroadcast (attention.ts sharedKeyLoop): subgroups of
  *  at least 8 lanes, whole subgroups per workgroup of ROWS queries. */
 const sharesKeys = (caps: KernelCaps): boolean =>
   caps.software && caps.subgroups && caps.subgroupMinSize >= 8 && caps.subgroupMaxSize > 0 && ROWS % caps.subgroupMaxSize === 0;
