@@ -4,15 +4,16 @@
 
 import type { Node } from '../ir/node.js';
 import type { FusionPlan } from '../passes/fusion.js';
-import { Builder, dispatch1d, f32lit, outDecl, u, type PlanView } from './expr.js';
+import { Builder, dispatch1d, f32lit, hiddenBound, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
-import { blockGroups, causalByIndex, chunk, dims, frame, hideBound, kvRow, opening, outRow, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibleFn } from './attention-common.js';
+import { blockGroups, causalByIndex, chunk, dims, frame, hideBound, kvRow, opening, outRow, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibleFn, type Dims } from './attention-common.js';
 import { emitOnline, emitStatsFromLse } from './attention.js';
 
 /** attention_grad_q/k/v with the stats node appended as the last input (see passes/rewrite.ts). */
-export function emitAttentionGrad(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false): EmittedKernel {
-  if (n.op === '_attn_stats') return n.attrs.fromLse === true ? emitStatsFromLse(n, plan, maxDim) : emitOnline(n, plan, maxDim, soft, false);
-  return n.op === 'attention_grad_q' ? emitGradQ(n, plan, maxDim, swap, outNode, soft) : emitGradKV(n, plan, maxDim, [{ grad: n, swap, outNode }], soft);
+/** `share`: software adapters with subgroups read keys through subgroupBroadcast (attention.ts sharedKeyLoop). */
+export function emitAttentionGrad(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false, share = false): EmittedKernel {
+  if (n.op === '_attn_stats') return n.attrs.fromLse === true ? emitStatsFromLse(n, plan, maxDim) : emitOnline(n, plan, maxDim, soft, false, false, n, undefined, share);
+  return n.op === 'attention_grad_q' ? emitGradQ(n, plan, maxDim, swap, outNode, soft, share) : emitGradKV(n, plan, maxDim, [{ grad: n, swap, outNode }], soft);
 }
 
 /** One output of a key-major kernel: the grad node, whether it writes [B, T, H, D], and the node it defines. */
@@ -71,8 +72,11 @@ export function emitAttentionGradKV(first: KVOut, second: KVOut, plan: PlanView,
   return emitGradKV(first.grad, plan, maxDim, [first, second], soft);
 }
 
-/** dq_i = scale · Σ_j p_ij (dp_ij − Δ_i) k_j, dp_ij = dO_i·v_j; key and value tiles staged. */
-function emitGradQ(n: Node, plan: PlanView, maxDim: number, swap: boolean, outNode: Node, soft: boolean): EmittedKernel {
+/**
+ * dq_i = scale · Σ_j p_ij (dp_ij − Δ_i) k_j, dp_ij = dO_i·v_j; key and value tiles staged, or with `share`
+ * blocks of 8 keys read through subgroupBroadcast (as attention.ts sharedKeyLoop).
+ */
+function emitGradQ(n: Node, plan: PlanView, maxDim: number, swap: boolean, outNode: Node, soft: boolean, share = false): EmittedKernel {
   const d = dims(n);
   const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
   const b = new Builder(plan, 1);
@@ -96,7 +100,7 @@ function emitGradQ(n: Node, plan: PlanView, maxDim: number, swap: boolean, outNo
   let lse = ${s}(si * 2u);
   let delta = ${s}(si * 2u + 1u);
   let jEnd = ${keyEnd};
-  for (var j0 = 0u; j0 < jEnd; j0 += ${u(TILE)}) {
+${share ? sharedGradQLoop(d, soft, k, v) : `  for (var j0 = 0u; j0 < jEnd; j0 += ${u(TILE)}) {
 ${stage(d, TILE, 'j0', d.Tk, [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row: kRow, fn: v }])}
     workgroupBarrier();
     for (var jj = 0u; jj < ${u(TILE)}; jj++) {
@@ -107,11 +111,31 @@ ${stage(d, TILE, 'j0', d.Tk, [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row:
       let ds = exp(sc * ${f32lit(d.scale)} - lse) * (dp - delta) * ${f32lit(d.scale)};
       for (var c = 0u; c < ${DN}; c++) { acc[c] += ds * kt[jj * ${u(d.DV)} + c]; }
     }
-  }
+  }`}
   if (!live) { return; }
   let ob = ${outRow(swap, 'bb', 'h', 'i', d.H, d.Tq, d.D)};
   for (var c = 0u; c < ${DN}; c++) { ${storeChunk(d, st, `ob + c * ${u(d.W)}`, 'acc[c]')} }`;
-  return { name: n.op, wgsl: frame(b, d, st, soft, tiles(d, TILE, ['kt', 'vt']), body), workgroups: disp.workgroups, bound: b.bound };
+  return { name: n.op, wgsl: frame(b, d, st, soft, share ? '' : tiles(d, TILE, ['kt', 'vt']), body, '', ROWS, share), workgroups: disp.workgroups, bound: b.bound };
+}
+
+/** dq's key loop in blocks of 8 keys read through subgroupBroadcast (lane sl loads key j0 + sl's k and v chunks). */
+function sharedGradQLoop(d: Dims, soft: boolean, k: string, v: string): string {
+  const J = [0, 1, 2, 3, 4, 5, 6, 7];
+  const DU = hideBound(d, soft) ? hiddenBound(d.DV) : u(d.DV);
+  return `  for (var j0 = 0u; j0 < jEnd; j0 += 8u) {
+    let kb = ${kvRow(d, 'bb', 'h', `min(j0 + sl, ${u(d.Tk - 1)})`)};
+${J.map((j) => `    var sc${j} = 0.0; var dp${j} = 0.0;`).join('\n')}
+    for (var c = 0u; c < ${DU}; c++) {
+      let kc = ${chunk(d, k, `kb + c * ${u(d.W)}`)};
+      let vc = ${chunk(d, v, `kb + c * ${u(d.W)}`)};
+${J.map((j) => `      sc${j} += vdot(qv[c], subgroupBroadcast(kc, ${j}u)); dp${j} += vdot(gv[c], subgroupBroadcast(vc, ${j}u));`).join('\n')}
+    }
+${J.map((j) => `    let ds${j} = select(0.0, exp(sc${j} * ${f32lit(d.scale)} - lse) * (dp${j} - delta) * ${f32lit(d.scale)}, live && j0 + ${j}u < jEnd && visible(bb, qi, j0 + ${j}u));`).join('\n')}
+    for (var c = 0u; c < ${DU}; c++) {
+      let kc = ${chunk(d, k, `kb + c * ${u(d.W)}`)};
+      acc[c] += ${J.map((j) => `ds${j} * subgroupBroadcast(kc, ${j}u)`).join(' + ')};
+    }
+  }`;
 }
 
 /**

@@ -249,7 +249,7 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   if (req.kvWith) return emitAttentionGradKV({ grad: req.swapped ?? node, swap: !!req.swapped, outNode: node }, req.kvWith, plan, maxDim, caps.software);
   if (req.swapped) {
     const a = req.swapped;
-    return a.op === 'attention' ? emitAttention(a, plan, maxDim, true, node, caps.software, undefined, sharesKeys(caps)) : emitAttentionGrad(a, plan, maxDim, true, node, caps.software);
+    return a.op === 'attention' ? emitAttention(a, plan, maxDim, true, node, caps.software, undefined, sharesKeys(caps)) : emitAttentionGrad(a, plan, maxDim, true, node, caps.software, sharesKeys(caps));
   }
   const op = node.op;
   // Operands must be buffers; a reshape of a buffer is that buffer.
@@ -264,7 +264,7 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   if (op === 'cross_entropy_grad') return emitCrossEntropyGrad(node, plan, env);
   if (op === 'cross_entropy') return emitCrossEntropy(node, plan, env);
   if (op === 'attention') return emitAttention(node, plan, maxDim, false, node, caps.software, req.alsoWrites, sharesKeys(caps));
-  if (op.startsWith('attention_grad') || op === '_attn_stats') return emitAttentionGrad(node, plan, maxDim, false, node, caps.software);
+  if (op.startsWith('attention_grad') || op === '_attn_stats') return emitAttentionGrad(node, plan, maxDim, false, node, caps.software, sharesKeys(caps));
   if (['sum', 'mean', 'max', 'logsumexp'].includes(op)) {
     const R = numel(node.inputs[0]!.shape) / Math.max(1, numel(node.shape));
     if (R >= 128) return emitReduceRows(node, plan, env);

@@ -307,8 +307,8 @@ describe('attention', () => {
     const ar = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i);
     const segs = Float64Array.from({ length: B * T }, (_, i) => (i % T < 10 ? 0 : i % T < 30 ? 1 : -1));
     const feeds = randomFeeds(g, 11, 4, { pos: ar(T), qs: segs, ks: segs, qp: Float64Array.from([5, 20, 36]) });
-    // On software adapters with subgroups, the forward reads keys through subgroupBroadcast in blocks of 8 (T = 37:
-    // a partial last block); without subgroups, and on GPUs, it stages key tiles in workgroup memory.
+    // On software adapters with subgroups, the forward and dq read keys through subgroupBroadcast in blocks of 8
+    // (T = 37: a partial last block); without subgroups, and on GPUs, they stage key tiles in workgroup memory.
     const base = kernelCaps(dev.caps);
     for (const caps of [base, { ...base, subgroups: false }, { ...base, software: false }]) {
       const r = await check(dev, g, out(g, items), feeds, 1e-5, 'f32', caps);
@@ -316,6 +316,8 @@ describe('attention', () => {
       const shared = caps.software && caps.subgroups && caps.subgroupMinSize >= 8;
       expect(fwd.includes('subgroupBroadcast(kc, 7u)'), JSON.stringify({ software: caps.software, subgroups: caps.subgroups })).toBe(shared);
       expect(fwd.includes('workgroupBarrier')).toBe(!shared);
+      const dq = r.program.kernels.find((k) => k.bindings.includes(r.program.outputs.gq!))!.wgsl;
+      expect(dq.includes('subgroupBroadcast(kc, 7u)'), 'dq').toBe(shared);
     }
   });
 
