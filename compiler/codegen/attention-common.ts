@@ -3,6 +3,7 @@
 // workgroup to a block of rows, and the kernel module's frame. See attention.ts for the kernels' design.
 
 import type { DType, Node } from '../ir/node.js';
+import { subgroupSharing, type KernelCaps } from './caps.js';
 import { Builder, header, hiddenBound, outDecl, storeConv, u } from './expr.js';
 
 export interface Dims { B: number; H: number; Hkv: number; Tq: number; Tk: number; D: number; rep: number; scale: number; W: number; DV: number }
@@ -18,6 +19,25 @@ export function dims(n: Node): Dims {
 
 /** Rows per workgroup (one per invocation). */
 export const ROWS = 32;
+
+/** Whether attention reads keys through subgroupBroadcast, in blocks of KEY_BLOCK (attention.ts sharedKeyLoop). */
+export const sharesKeys = (caps: KernelCaps): boolean => subgroupSharing(caps, KEY_BLOCK, ROWS);
+/** Keys per shared block: one per lane of a subgroup of 8. */
+export const KEY_BLOCK = 8;
+
+/**
+ * The opening of a shared key loop (sharesKeys): blocks of KEY_BLOCK keys up to jEnd, lane sl's key row offset
+ * `kb`; `J` the block's key indices, `DU` a head-dim loop bound WGSL sees as uniform (loops holding
+ * subgroupBroadcast may not use the private DN).
+ */
+export function keyBlocks(d: Dims, soft: boolean): { open: string; J: number[]; DU: string } {
+  return {
+    open: `  for (var j0 = 0u; j0 < jEnd; j0 += ${u(KEY_BLOCK)}) {
+    let kb = ${kvRow(d, 'bb', 'h', `min(j0 + sl, ${u(d.Tk - 1)})`)};`,
+    J: [...Array(KEY_BLOCK).keys()],
+    DU: hideBound(d, soft) ? hiddenBound(d.DV) : u(d.DV),
+  };
+}
 /** Staged rows per tile: `arrays` D-wide f32 tiles (plus `extra` f32 per row) within the 16 KiB every device grants. */
 export const tileRows = (D: number, arrays: number, extra = 0): number => Math.max(1, Math.min(32, Math.floor(16384 / ((arrays * D + extra) * 4))));
 

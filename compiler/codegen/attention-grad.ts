@@ -4,9 +4,9 @@
 
 import type { Node } from '../ir/node.js';
 import type { FusionPlan } from '../passes/fusion.js';
-import { Builder, dispatch1d, f32lit, hiddenBound, outDecl, u, type PlanView } from './expr.js';
+import { Builder, dispatch1d, f32lit, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
-import { blockGroups, causalByIndex, chunk, dims, frame, hideBound, kvRow, opening, outRow, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibleFn, type Dims } from './attention-common.js';
+import { blockGroups, causalByIndex, chunk, dims, frame, hideBound, keyBlocks, kvRow, opening, outRow, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibleFn, type Dims } from './attention-common.js';
 import { emitOnline, emitStatsFromLse } from './attention.js';
 
 /** attention_grad_q/k/v with the stats node appended as the last input (see passes/rewrite.ts). */
@@ -120,10 +120,8 @@ ${stage(d, TILE, 'j0', d.Tk, [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row:
 
 /** dq's key loop in blocks of 8 keys read through subgroupBroadcast (lane sl loads key j0 + sl's k and v chunks). */
 function sharedGradQLoop(d: Dims, soft: boolean, k: string, v: string): string {
-  const J = [0, 1, 2, 3, 4, 5, 6, 7];
-  const DU = hideBound(d, soft) ? hiddenBound(d.DV) : u(d.DV);
-  return `  for (var j0 = 0u; j0 < jEnd; j0 += 8u) {
-    let kb = ${kvRow(d, 'bb', 'h', `min(j0 + sl, ${u(d.Tk - 1)})`)};
+  const { open, J, DU } = keyBlocks(d, soft);
+  return `${open}
 ${J.map((j) => `    var sc${j} = 0.0; var dp${j} = 0.0;`).join('\n')}
     for (var c = 0u; c < ${DU}; c++) {
       let kc = ${chunk(d, k, `kb + c * ${u(d.W)}`)};

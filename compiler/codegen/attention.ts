@@ -21,7 +21,7 @@
 import { numel, type Node } from '../ir/node.js';
 import { Builder, dispatch1d, f32lit, header, hiddenBound, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
-import { blockGroups, chunk, dims, frame, hideBound, kvRow, outRow, posInput, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibleFn, type Dims } from './attention-common.js';
+import { blockGroups, chunk, dims, frame, hideBound, keyBlocks, kvRow, outRow, posInput, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibleFn, type Dims } from './attention-common.js';
 
 /** The forward; with `lse` (a training step's `_attn_lse` node) it also writes each query's log-sum-exp. */
 export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false, lse?: Node, share = false): EmittedKernel {
@@ -175,11 +175,9 @@ ${stage(d, TILE, 'j0', d.Tk, staged)}
  * 138–150 → 119–127 ms, B2 H8 T128 d32 39–41 → 31–34 ms.
  */
 function sharedKeyLoop(d: Dims, soft: boolean, forward: boolean, k: string, v: string): string {
-  const J = [0, 1, 2, 3, 4, 5, 6, 7];
-  const DU = hideBound(d, soft) ? hiddenBound(d.DV) : u(d.DV);
+  const { open, J, DU } = keyBlocks(d, soft);
   const maxOf = (xs: string[]): string => xs.reduce((a, x) => `max(${a}, ${x})`);
-  return `  for (var j0 = 0u; j0 < jEnd; j0 += 8u) {
-    let kb = ${kvRow(d, 'bb', 'h', `min(j0 + sl, ${u(d.Tk - 1)})`)};
+  return `${open}
 ${J.map((j) => `    var s${j} = 0.0;`).join('\n')}
     for (var c = 0u; c < ${DU}; c++) {
       let kc = ${chunk(d, k, `kb + c * ${u(d.W)}`)};

@@ -68,3 +68,13 @@ export function hasSubgroupMatrix(caps: KernelCaps, M = 16, N = 16, K = 16): boo
   return caps.subgroupMatrixConfigs.some((c) => c.M === M && c.N === N && c.K === K &&
     c.componentType === 'f16' && c.resultComponentType === 'f32');
 }
+
+/**
+ * Whether a software adapter's kernel can share per-lane values with subgroupBroadcast: subgroups of at least
+ * `lanes` lanes, and a workgroup of `wg` invocations made of whole subgroups (so every subgroup holds lanes
+ * 0..lanes-1). llvmpipe loads per lane inside loops even where every lane reads the same address, so values
+ * all lanes need are loaded by one lane each and broadcast (matmul.ts sharesA, attention sharesKeys).
+ */
+export function subgroupSharing(caps: KernelCaps, lanes: number, wg: number): boolean {
+  return caps.software && caps.subgroups && caps.subgroupMinSize >= lanes && caps.subgroupMaxSize > 0 && wg % caps.subgroupMaxSize === 0;
+}

@@ -11,7 +11,7 @@ import { FUSABLE_INDEX_OPS } from './loaders.js';
 import { getOp } from '../ops/registry.js';
 import { emitCrossEntropy, emitCrossEntropyGrad, emitSoftmaxGrad, emitNorm, emitNormGradW, emitNormGradX, emitNormStats, emitReduceRows, emitSoftmax, NORMS } from './rows.js';
 import { emitAttention } from './attention.js';
-import { ROWS } from './attention-common.js';
+import { sharesKeys } from './attention-common.js';
 import { emitAttentionGrad, emitAttentionGradKV, type KVOut } from './attention-grad.js';
 import './loaders.js';
 
@@ -271,11 +271,6 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   }
   return emitMap(node, plan, maxDim, op === 'matmul' ? 'matmul_generic' : undefined, caps.software);
 }
-
-/** Attention on a software adapter reads keys through subgroupBroadcast (attention.ts sharedKeyLoop): subgroups of
- *  at least 8 lanes, whole subgroups per workgroup of ROWS queries. */
-const sharesKeys = (caps: KernelCaps): boolean =>
-  caps.software && caps.subgroups && caps.subgroupMinSize >= 8 && caps.subgroupMaxSize > 0 && ROWS % caps.subgroupMaxSize === 0;
 
 /** cache_write done in place: only the Tn new rows are written into the cache leaf's own buffer. */
 export function emitCacheWriteInPlace(node: Node, plan: PlanView, maxDim: number, software = false): EmittedKernel {

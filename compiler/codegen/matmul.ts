@@ -3,7 +3,7 @@
 // workgroup memory), `tiled` (workgroup-memory tiles, register blocking) for GPUs, and `sgmat` (subgroup matrices, f16
 // in, f32 accumulate) where the adapter has them. Every variant is bounds-checked: any M, N, K, batch.
 
-import { hasSubgroupMatrix, type KernelCaps } from './caps.js';
+import { hasSubgroupMatrix, subgroupSharing, type KernelCaps } from './caps.js';
 import { hiddenBound } from './expr.js';
 import { decodeTile, extraBindingsFit, flatDispatch, geometry, logicalLoaders, prelude, u, validateSpec, prefetchedKLoop } from './matmul-common.js';
 import { emitSgmat, sgmatFits, type SgmatOptions } from './matmul-sgmat.js';
@@ -112,13 +112,32 @@ ${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
  * Whether A's values go through subgroupBroadcast: every invocation of the workgroup needs the same A values,
  * and llvmpipe (Mesa 25.0) treats a load inside a loop as per-lane (a bounds-checked load for each of the 8
  * lanes and components) even when its address is the same in every lane. So lane s loads only the s-th of
- * the RM vec4s the tile needs and the others read it from that lane: a register extract and broadcast.
- * lavapipe, reg4-wg8-r8, same process: 256³ 6.4 → 13.7 GFLOP/s, 512³ 6.9 → 10.1, 4096×64×512 5.2 → 10.0,
- * 128×128×64 3.5 → 8.0. Needs full subgroups (the workgroup a multiple of the largest) of at least RM ≤ 8
- * lanes, so that every subgroup holds every row.
+ * the RM vec4s the tile needs (8 apart when RM is 16 or more) and the others read it from that lane: a register
+ * extract and broadcast. lavapipe, reg4-wg8-r8, same process: 256³ 6.4 → 13.7 GFLOP/s, 512³ 6.9 → 10.1,
+ * 4096×64×512 5.2 → 10.0, 128×128×64 3.5 → 8.0.
  */
 const sharesA = (caps: KernelCaps, RM: number, wg: number): boolean =>
-  caps.software && caps.subgroups && (RM <= 8 || RM % 8 === 0) && caps.subgroupMinSize >= Math.min(RM, 8) && caps.subgroupMaxSize > 0 && wg % caps.subgroupMaxSize === 0;
+  (RM <= 8 || RM % 8 === 0) && subgroupSharing(caps, Math.min(RM, 8), wg);
+
+/**
+ * The stores of RM accumulator rows: `value(r)` is row r's accumulator (of type T), `part(r, c)` its column c,
+ * and `put(row, acc)` the statements storing a row, reading it as acc() or acc(c). On software adapters (RM ≥ 4) the rows are copied into an array and stored by one loop
+ * whose bound llvmpipe cannot see (hiddenBound), so the epilogue (its loads, bounds checks, activation) is
+ * compiled once, not once per row: JIT of the tiny spec's 16-row epilogue kernels 1.3–2.4 s → 0.39–0.46 s, their
+ * run time in the training step unchanged or lower (22.3 / 21.3 → 16.7 / 19.2 ms per step for 53 kernels).
+ */
+function storeRows(caps: KernelCaps, RM: number, T: string, value: (r: number) => string, part: (r: number, c: number) => string,
+  put: (row: string, acc: (c?: number) => string) => string[]): string {
+  const rows = [...Array(RM).keys()];
+  if (!(caps.software && RM >= 4)) {
+    return rows.flatMap((r) => put(`m0 + ${r}u`, (c) => (c === undefined ? value(r) : part(r, c))).map((l) => `  ${l}`)).join('\n');
+  }
+  return `  var accs: array<${T}, ${RM}>;
+${rows.map((r) => `  accs[${r}] = ${value(r)};`).join('\n')}
+  for (var r = 0u; r < ${hiddenBound(RM)}; r++) {
+    ${put('m0 + r', (c) => (c === undefined ? 'accs[r]' : `accs[r][${c}]`)).join('\n    ')}
+  }`;
+}
 
 function emitReg4(spec: MatmulSpec, caps: KernelCaps, wg: number, RM: number): MatmulKernel {
   const g = geometry(spec);
@@ -142,11 +161,8 @@ function emitReg4(spec: MatmulSpec, caps: KernelCaps, wg: number, RM: number): M
   // Each row's 4 columns are stored (and their epilogue computed) as one vec4 when N allows it: a quarter of the
   // guarded stores, and on lavapipe about half the JIT time of a kernel with a fused epilogue.
   const vecOut = vecStore(spec);
-  const store = (r: number): string => (vecOut ? `  put4(bi, m0 + ${r}u, n0, c${r});`
-    : [0, 1, 2, 3].map((c) => `  put(bi, m0 + ${r}u, n0 + ${c}u, c${r}[${c}]);`).join('\n'));
-  const stores = caps.software && RM >= 4
-    ? storeLoop(RM, 'vec4<f32>', rows.map((r) => `c${r}`), vecOut ? ['put4(bi, m0 + r, n0, accs[r]);'] : [0, 1, 2, 3].map((c) => `put(bi, m0 + r, n0 + ${c}u, accs[r][${c}]);`))
-    : rows.map(store).join('\n');
+  const stores = storeRows(caps, RM, 'vec4<f32>', (r) => `c${r}`, (r, c) => `c${r}[${c}]`, (row, acc) => (vecOut ? [`put4(bi, ${row}, n0, ${acc()});`]
+    : [0, 1, 2, 3].map((c) => `put(bi, ${row}, n0 + ${c}u, ${acc(c)});`)));
   const wgsl = `${softwareHead(spec, g, wg, dispatch, tilesM, tilesN, RM, vecOut, share)}
   let n0 = (tn * ${u(wg)} + li) * 4u;
 ${rows.map((r) => `  var c${r} = vec4<f32>(0.0);`).join('\n')}
@@ -159,21 +175,6 @@ ${stores}
 }
 `;
   return { wgsl, workgroups: dispatch, variant: `reg4-wg${wg}${RM === 4 ? '' : `-r${RM}`}${share ? '-sg' : ''}` };
-}
-
-/**
- * The stores of RM accumulator rows on software adapters: copied into an array and stored by one loop whose bound
- * llvmpipe cannot see (hiddenBound), so the epilogue (its loads, bounds checks, activation) is compiled once,
- * not once per row. JIT of the tiny spec's 16-row epilogue kernels: 1.3–2.4 s → 0.39–0.46 s; their run time
- * in the training step unchanged or lower (22.3 / 21.3 → 16.7 / 19.2 ms per step for 53 kernels).
- * `values` are the rows' accumulators (of type T), `body` the statements storing accs[r].
- */
-function storeLoop(RM: number, T: string, values: string[], body: string[]): string {
-  return `  var accs: array<${T}, ${RM}>;
-${values.map((v, r) => `  accs[${r}] = ${v};`).join('\n')}
-  for (var r = 0u; r < ${hiddenBound(RM)}; r++) {
-    ${body.join('\n    ')}
-  }`;
 }
 
 /** reg4 stores vec4 rows when every row's columns come in aligned fours and the epilogue has a vec4 form. */
@@ -197,6 +198,7 @@ function emitLanes(spec: MatmulSpec, caps: KernelCaps, cfg: LanesCfg): MatmulKer
   // With 4 columns per invocation and N a multiple of 4, an invocation's columns are consecutive, so each row is
   // stored (and its epilogue computed) as one vec4; otherwise they are WG apart.
   const vecOut = CN === 4 && vecStore(spec);
+  const rowT = vecOut ? 'vec4<f32>' : `array<f32, ${CN}>`;
   const share = sharesA(caps, RM, WG);
   const aRows = share ? [...[...Array(Math.ceil(RM / 8)).keys()].map((h) => `    let al${h} = a4k(bi, m0 + ${u(8 * h)} + sl, k);`),
     ...R.map((r) => `    let a${r} = subgroupBroadcast(al${r >> 3}, ${u(r & 7)});`)]
@@ -215,11 +217,8 @@ ${R.flatMap((r) => C.map((c) => `  var c${r}_${c} = 0.0;`)).join('\n')}
   for (var k = 0u; k < ${u(spec.K)}; k += 4u) {
 ${inner.join('\n')}
   }
-${caps.software && RM >= 4
-    ? (vecOut ? storeLoop(RM, 'vec4<f32>', R.map((r) => `vec4<f32>(${C.map((c) => `c${r}_${c}`).join(', ')})`), ['put4(bi, m0 + r, n0, accs[r]);'])
-      : storeLoop(RM, `array<f32, ${CN}>`, R.map((r) => `array<f32, ${CN}>(${C.map((c) => `c${r}_${c}`).join(', ')})`), C.map((c) => `put(bi, m0 + r, n${c}, accs[r][${c}]);`)))
-    : vecOut ? R.map((r) => `  put4(bi, m0 + ${r}u, n0, vec4<f32>(${C.map((c) => `c${r}_${c}`).join(', ')}));`).join('\n')
-      : R.flatMap((r) => C.map((c) => `  put(bi, m0 + ${r}u, n${c}, c${r}_${c});`)).join('\n')}
+${storeRows(caps, RM, rowT, (r) => `${rowT}(${C.map((c) => `c${r}_${c}`).join(', ')})`, (r, c) => `c${r}_${c}`,
+    (row, acc) => (vecOut ? [`put4(bi, ${row}, n0, ${acc()});`] : C.map((c) => `put(bi, ${row}, n${c}, ${acc(c)});`)))}
 }
 `;
   return { wgsl, workgroups: dispatch, variant: `lanes-wg${WG}-${RM}x${CN}${share ? '-sg' : ''}` };
