@@ -45,20 +45,56 @@ export const tileRows = (D: number, arrays: number, extra = 0): number => Math.m
 export const posInput = (n: Node, first: number): Node | null =>
   (n.attrs.hasPos === true ? n.inputs[first + (n.attrs.hasSeg === true ? 2 : 0)]! : null);
 
-/** `fn visible(b, i, j) -> bool` honouring segments, padding (kSeg < 0) and causality by position. */
-export function visibleFn(b: Builder, n: Node, first: number, d: Dims): string {
-  const lines: string[] = [];
-  if (n.attrs.hasSeg === true) {
-    const qs = b.load(n.inputs[first]!), ks = b.load(n.inputs[first + 1]!);
-    lines.push(`let ks = i32(${ks}(bb * ${u(d.Tk)} + j));`, `if (ks < 0i || i32(${qs}(bb * ${u(d.Tq)} + i)) != ks) { return false; }`);
+/**
+ * The visibility mask: `fn seen(qs, ks, qp, j)` decides from query i's segment qs and position qp and key j's
+ * segment ks (segments, padding by ks < 0, causality); `fn visible(bb, i, j)` loads those and calls it. Shared
+ * loops (sharesKeys) call `seen` with values loaded once per lane and broadcast, not per (query, key) pair.
+ * `qs`, `ks` and `qp` give the expressions for query i and key j of batch row bb; `seg` and `pos` whether they
+ * read memory (else they are constants or index arithmetic).
+ */
+export interface Visibility { decl: string; qs(i: string): string; ks(j: string): string; qp(i: string): string; seg: boolean; pos: boolean }
+
+export function visibility(b: Builder, n: Node, first: number, d: Dims): Visibility {
+  const seg = n.attrs.hasSeg === true, causal = n.attrs.causal === true;
+  const pos = causal ? posInput(n, first) : null;
+  const qsf = seg ? b.load(n.inputs[first]!) : '', ksf = seg ? b.load(n.inputs[first + 1]!) : '';
+  const pf = pos ? b.load(pos) : '';
+  const v = {
+    qs: (i: string) => (seg ? `i32(${qsf}(bb * ${u(d.Tq)} + ${i}))` : '0i'),
+    ks: (j: string) => (seg ? `i32(${ksf}(bb * ${u(d.Tk)} + ${j}))` : '0i'),
+    qp: (i: string) => (!causal ? '0i' : pos ? `i32(${pf}(${i}))` : `i32(${i}) + ${d.Tk - d.Tq}i`),
+    seg, pos: pos !== null,
+  };
+  const tests = [...(seg ? ['if (ks < 0i || qs != ks) { return false; }'] : []), ...(causal ? ['if (i32(j) > qp) { return false; }'] : []), 'return true;'];
+  const decl = `fn seen(qs: i32, ks: i32, qp: i32, j: u32) -> bool {\n  ${tests.join('\n  ')}\n}
+fn visible(bb: u32, i: u32, j: u32) -> bool { return seen(${v.qs('i')}, ${v.ks('j')}, ${v.qp('i')}, j); }`;
+  return { decl, ...v };
+}
+
+/**
+ * The mask of a shared loop (sharesKeys), its per-lane values loaded once: `pre` before the loops, `block` in
+ * each block of 8 (after `kb`/`qb`), `ok(j)` whether the block's j-th row is visible. Query-major (lane = query,
+ * keys broadcast): query i's segment and position hoisted, lane sl loads key j0 + sl's segment. Key-major (lane
+ * = key, queries broadcast): key kj's segment hoisted, lane sl loads query ql's segment and position.
+ */
+export interface SharedMask { pre: string; block: string; ok: (j: number) => string }
+export function sharedMask(vis: Visibility, d: Dims, keyMajor: boolean): SharedMask {
+  // The broadcasts are taken before the masks use them: a mask sits right of `live &&`, which WGSL's uniformity
+  // analysis treats as non-uniform control flow, where subgroupBroadcast may not be called.
+  const J = [...Array(KEY_BLOCK).keys()];
+  const bcs = (x: string, ind: string): string => J.map((j) => `${ind}let ${x}${j} = subgroupBroadcast(${x}L, ${j}u);`).join('\n');
+  if (!keyMajor) {
+    return {
+      pre: `  let vqs = ${vis.qs('qi')};\n  let vqp = ${vis.qp('qi')};`,
+      block: vis.seg ? `    let ksL = ${vis.ks(`min(j0 + sl, ${u(d.Tk - 1)})`)};\n${bcs('ks', '    ')}` : '',
+      ok: (j) => `seen(vqs, ${vis.seg ? `ks${j}` : '0i'}, vqp, j0 + ${j}u)`,
+    };
   }
-  if (n.attrs.causal === true) {
-    const pos = posInput(n, first);
-    const qp = pos ? `i32(${b.load(pos)}(i))` : `i32(i) + ${d.Tk - d.Tq}i`;
-    lines.push(`if (i32(j) > ${qp}) { return false; }`);
-  }
-  lines.push('return true;');
-  return `fn visible(bb: u32, i: u32, j: u32) -> bool {\n  ${lines.join('\n  ')}\n}`;
+  return {
+    pre: `  let vks = ${vis.ks('kj')};`,
+    block: [vis.seg ? `      let qsL = ${vis.qs('ql')};\n${bcs('qs', '      ')}` : '', vis.pos ? `      let qpL = ${vis.qp('ql')};\n${bcs('qp', '      ')}` : ''].filter(Boolean).join('\n'),
+    ok: (j) => `seen(${vis.seg ? `qs${j}` : '0i'}, vks, ${vis.pos ? `qp${j}` : vis.qp(`i0 + ${j}u`)}, kj)`,
+  };
 }
 
 /** Whether the head-dim loops get the hidden bound DN: scalar rows on software adapters (vec4 rows of up to 32

@@ -6,14 +6,14 @@ import type { Node } from '../ir/node.js';
 import type { FusionPlan } from '../passes/fusion.js';
 import { Builder, dispatch1d, f32lit, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
-import { blockGroups, causalByIndex, chunk, dims, frame, hideBound, keyBlocks, kvRow, opening, outRow, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibleFn, type Dims } from './attention-common.js';
+import { blockGroups, causalByIndex, chunk, dims, frame, hideBound, KEY_BLOCK, keyBlocks, kvRow, opening, outRow, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibility, sharedMask, type Dims, type SharedMask, type Visibility } from './attention-common.js';
 import { emitOnline, emitStatsFromLse } from './attention.js';
 
 /** attention_grad_q/k/v with the stats node appended as the last input (see passes/rewrite.ts). */
 /** `share`: software adapters with subgroups read keys through subgroupBroadcast (attention.ts sharedKeyLoop). */
 export function emitAttentionGrad(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false, share = false): EmittedKernel {
   if (n.op === '_attn_stats') return n.attrs.fromLse === true ? emitStatsFromLse(n, plan, maxDim) : emitOnline(n, plan, maxDim, soft, false, false, n, undefined, share);
-  return n.op === 'attention_grad_q' ? emitGradQ(n, plan, maxDim, swap, outNode, soft, share) : emitGradKV(n, plan, maxDim, [{ grad: n, swap, outNode }], soft);
+  return n.op === 'attention_grad_q' ? emitGradQ(n, plan, maxDim, swap, outNode, soft, share) : emitGradKV(n, plan, maxDim, [{ grad: n, swap, outNode }], soft, share);
 }
 
 /** One output of a key-major kernel: the grad node, whether it writes [B, T, H, D], and the node it defines. */
@@ -68,8 +68,8 @@ export function pairKV(order: readonly Node[], plan: Pick<FusionPlan, 'materiali
 }
 
 /** dk and dv of the same attention (same inputs) in one kernel; `second` is written at binding 1. */
-export function emitAttentionGradKV(first: KVOut, second: KVOut, plan: PlanView, maxDim: number, soft: boolean): EmittedKernel {
-  return emitGradKV(first.grad, plan, maxDim, [first, second], soft);
+export function emitAttentionGradKV(first: KVOut, second: KVOut, plan: PlanView, maxDim: number, soft: boolean, share = false): EmittedKernel {
+  return emitGradKV(first.grad, plan, maxDim, [first, second], soft, share);
 }
 
 /**
@@ -83,7 +83,8 @@ function emitGradQ(n: Node, plan: PlanView, maxDim: number, swap: boolean, outNo
   const [qN, kN, vN, , dON] = n.inputs as [Node, Node, Node, Node, Node];
   const sN = n.inputs[n.inputs.length - 1]!;
   const q = b.load(qN), k = b.load(kN), v = b.load(vN), dO = b.load(dON), s = b.load(sN);
-  b.decl(visibleFn(b, n, 5, d));
+  const vis = visibility(b, n, 5, d);
+  b.decl(vis.decl);
   const TILE = tileRows(d.D, 2);
   const groups = blockGroups(d, d.H, d.Tq);
   const disp = dispatch1d(groups, 1, maxDim);
@@ -100,7 +101,7 @@ function emitGradQ(n: Node, plan: PlanView, maxDim: number, swap: boolean, outNo
   let lse = ${s}(si * 2u);
   let delta = ${s}(si * 2u + 1u);
   let jEnd = ${keyEnd};
-${share ? sharedGradQLoop(d, soft, k, v) : `  for (var j0 = 0u; j0 < jEnd; j0 += ${u(TILE)}) {
+${share ? sharedGradQLoop(d, soft, k, v, vis) : `  for (var j0 = 0u; j0 < jEnd; j0 += ${u(TILE)}) {
 ${stage(d, TILE, 'j0', d.Tk, [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row: kRow, fn: v }])}
     workgroupBarrier();
     for (var jj = 0u; jj < ${u(TILE)}; jj++) {
@@ -119,16 +120,18 @@ ${stage(d, TILE, 'j0', d.Tk, [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row:
 }
 
 /** dq's key loop in blocks of 8 keys read through subgroupBroadcast (lane sl loads key j0 + sl's k and v chunks). */
-function sharedGradQLoop(d: Dims, soft: boolean, k: string, v: string): string {
+function sharedGradQLoop(d: Dims, soft: boolean, k: string, v: string, vis: Visibility): string {
   const { open, J, DU } = keyBlocks(d, soft);
-  return `${open}
+  const mask = sharedMask(vis, d, false);
+  return `${mask.pre}
+${open}${mask.block ? `\n${mask.block}` : ''}
 ${J.map((j) => `    var sc${j} = 0.0; var dp${j} = 0.0;`).join('\n')}
     for (var c = 0u; c < ${DU}; c++) {
       let kc = ${chunk(d, k, `kb + c * ${u(d.W)}`)};
       let vc = ${chunk(d, v, `kb + c * ${u(d.W)}`)};
 ${J.map((j) => `      sc${j} += vdot(qv[c], subgroupBroadcast(kc, ${j}u)); dp${j} += vdot(gv[c], subgroupBroadcast(vc, ${j}u));`).join('\n')}
     }
-${J.map((j) => `    let ds${j} = select(0.0, exp(sc${j} * ${f32lit(d.scale)} - lse) * (dp${j} - delta) * ${f32lit(d.scale)}, live && j0 + ${j}u < jEnd && visible(bb, qi, j0 + ${j}u));`).join('\n')}
+${J.map((j) => `    let ds${j} = select(0.0, exp(sc${j} * ${f32lit(d.scale)} - lse) * (dp${j} - delta) * ${f32lit(d.scale)}, live && j0 + ${j}u < jEnd && ${mask.ok(j)});`).join('\n')}
     for (var c = 0u; c < ${DU}; c++) {
       let kc = ${chunk(d, k, `kb + c * ${u(d.W)}`)};
       acc[c] += ${J.map((j) => `ds${j} * subgroupBroadcast(kc, ${j}u)`).join(' + ')};
@@ -139,10 +142,11 @@ ${J.map((j) => `    let ds${j} = select(0.0, exp(sc${j} * ${f32lit(d.scale)} - l
 /**
  * dk_j = scale · Σ_{h in group, i} p_ij (dp_ij − Δ_i) q_i;  dv_j = Σ_{h in group, i} p_ij dO_i.
  * One invocation per key (its k row, and for dk its v row, in registers); query and dO tiles with their
- * (lse, Δ) staged. `outs` lists dk, dv or both (one kernel: p is computed once for both). Without dk the
- * kernel needs no dO·v product and binds no V.
+ * (lse, Δ) staged, or with `share` blocks of 8 queries read through subgroupBroadcast (sharedQueryLoop).
+ * `outs` lists dk, dv or both (one kernel: p is computed once for both). Without dk the kernel needs no dO·v
+ * product and binds no V.
  */
-function emitGradKV(n: Node, plan: PlanView, maxDim: number, outs: KVOut[], soft: boolean): EmittedKernel {
+function emitGradKV(n: Node, plan: PlanView, maxDim: number, outs: KVOut[], soft: boolean, share = false): EmittedKernel {
   const d = dims(n);
   const DN = hideBound(d, soft) ? 'DN' : u(d.DV);
   const isK = outs.some((o) => o.grad.op === 'attention_grad_k');
@@ -151,7 +155,9 @@ function emitGradKV(n: Node, plan: PlanView, maxDim: number, outs: KVOut[], soft
   const sN = n.inputs[n.inputs.length - 1]!;
   // Bind only what the kernel reads: an unused binding would be missing from the pipeline's layout.
   const q = b.load(qN), k = b.load(kN), v = isK ? b.load(vN) : '', dO = b.load(dON), s = b.load(sN);
-  b.decl(visibleFn(b, n, 5, d));
+  const vis = visibility(b, n, 5, d);
+  b.decl(vis.decl);
+  const mask = share ? sharedMask(vis, d, true) : null;
   const TILE = tileRows(d.D, 2, 2);
   const groups = blockGroups(d, d.Hkv, d.Tk);
   const disp = dispatch1d(groups, 1, maxDim);
@@ -173,10 +179,10 @@ function emitGradKV(n: Node, plan: PlanView, maxDim: number, outs: KVOut[], soft
   var kv: array<V, ${d.DV}>;${isK ? `\n  var vv: array<V, ${d.DV}>;` : ''}
 ${outs.map((o) => `  var ${acc(o)}: array<V, ${d.DV}>;`).join('\n')}
   for (var c = 0u; c < ${DN}; c++) { kv[c] = ${chunk(d, k, `kb + c * ${u(d.W)}`)} * ${f32lit(d.scale)};${isK ? ` vv[c] = ${chunk(d, v, `kb + c * ${u(d.W)}`)};` : ''}${outs.map((o) => ` ${acc(o)}[c] = V();`).join('')} }
-  let iStart = ${iStart};
+${mask ? `${mask.pre}\n` : ''}  let iStart = ${iStart};
   for (var r = 0u; r < ${u(d.rep)}; r++) {
     let h = hk * ${u(d.rep)} + r;
-    for (var i0 = iStart; i0 < ${u(d.Tq)}; i0 += ${u(TILE)}) {
+${mask ? sharedQueryLoop(d, soft, q, dO, s, mask, outs.map((o) => o.grad.op === 'attention_grad_k' ? 'k' : 'v')) : `    for (var i0 = iStart; i0 < ${u(d.Tq)}; i0 += ${u(TILE)}) {
 ${stage(d, TILE, 'i0', d.Tq, [{ arr: 'qt', row: qr, fn: q }, { arr: 'gt', row: qr, fn: dO }])}
       for (var e = lid; e < ${u(2 * TILE)}; e += ${u(ROWS)}) {
         let si = (bb * ${u(d.H)} + h) * ${u(d.Tq)} + min(i0 + e / 2u, ${u(d.Tq - 1)});
@@ -192,14 +198,48 @@ ${stage(d, TILE, 'i0', d.Tq, [{ arr: 'qt', row: qr, fn: q }, { arr: 'gt', row: q
         let ds = p * (dp - lt[ii * 2u + 1u]) * ${f32lit(d.scale)};` : ''}
         ${update}
       }
-    }
+    }`}
   }
   if (!live) { return; }
 ${stores}`;
-  const shared = `${tiles(d, TILE, ['qt', 'gt'])}\nvar<workgroup> lt: array<f32, ${2 * TILE}>;`;
+  const shared = share ? '' : `${tiles(d, TILE, ['qt', 'gt'])}\nvar<workgroup> lt: array<f32, ${2 * TILE}>;`;
   const st0 = plan.storage(outs[0]!.outNode);
   const second = outs[1] ? outDecl(1, plan.storage(outs[1].outNode), 'out1') : '';
   const name = outs.length > 1 ? 'attention_grad_kv' : n.op;
-  return { name, wgsl: frame(b, d, st0, soft, shared, body, second), workgroups: disp.workgroups, bound: b.bound,
+  return { name, wgsl: frame(b, d, st0, soft, shared, body, second, ROWS, share), workgroups: disp.workgroups, bound: b.bound,
     ...(outs[1] ? { layout: ['out', outs[1].outNode, ...b.bound] } : {}) };
+}
+
+/**
+ * dk/dv's query loop in blocks of 8 queries read through subgroupBroadcast: lane sl loads query i0 + sl's q and
+ * dO chunks and its (lse, Δ), and every lane (one key each) takes the block's 8 from the subgroup. `outs` are the
+ * accumulators to update ('k': accK += ds·q, 'v': accV += p·dO); dk needs the dO·v products and Δ.
+ */
+function sharedQueryLoop(d: Dims, soft: boolean, q: string, dO: string, s: string, mask: SharedMask, outs: ('k' | 'v')[]): string {
+  const { J, DU } = keyBlocks(d, soft);
+  const isK = outs.includes('k');
+  const row = `qb + c * ${u(d.W)}`;
+  const sums = (c: 'k' | 'v'): string => (c === 'k'
+    ? `      accK[c] += ${J.map((j) => `ds${j} * subgroupBroadcast(qc, ${j}u)`).join(' + ')};`
+    : `      accV[c] += ${J.map((j) => `p${j} * subgroupBroadcast(gc, ${j}u)`).join(' + ')};`);
+  return `    for (var i0 = iStart; i0 < ${u(d.Tq)}; i0 += ${u(KEY_BLOCK)}) {
+      let ql = min(i0 + sl, ${u(d.Tq - 1)});
+      let qb = ${qRow(d, 'bb', 'h', 'ql')};
+      let so = ((bb * ${u(d.H)} + h) * ${u(d.Tq)} + ql) * 2u;
+      let lseL = ${s}(so);${isK ? `
+      let deltaL = ${s}(so + 1u);` : ''}${mask.block ? `\n${mask.block}` : ''}
+${J.map((j) => `      var sc${j} = 0.0;${isK ? ` var dp${j} = 0.0;` : ''}`).join('\n')}
+      for (var c = 0u; c < ${DU}; c++) {
+        let qc = ${chunk(d, q, row)};${isK ? `
+        let gc = ${chunk(d, dO, row)};` : ''}
+${J.map((j) => `        sc${j} += vdot(subgroupBroadcast(qc, ${j}u), kv[c]);${isK ? ` dp${j} += vdot(subgroupBroadcast(gc, ${j}u), vv[c]);` : ''}`).join('\n')}
+      }
+${J.map((j) => `      let p${j} = select(0.0, exp(sc${j} - subgroupBroadcast(lseL, ${j}u)), live && i0 + ${j}u < ${u(d.Tq)} && ${mask.ok(j)});${isK
+    ? `
+      let ds${j} = p${j} * (dp${j} - subgroupBroadcast(deltaL, ${j}u)) * ${f32lit(d.scale)};` : ''}`).join('\n')}
+      for (var c = 0u; c < ${DU}; c++) {
+        ${outs.includes('k') ? `let qc = ${chunk(d, q, row)};` : ''}${outs.includes('v') ? ` let gc = ${chunk(d, dO, row)};` : ''}
+${outs.map(sums).join('\n')}
+      }
+    }`;
 }

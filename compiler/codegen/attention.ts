@@ -12,6 +12,8 @@
 //            one kernel when registers allow (fusedKV), else one kernel each;
 // probabilities are recomputed from lse. With a causal mask and no explicit query positions, key tiles past a
 // query block's last visible key (and query tiles before a key block's first viewer) are skipped: half the work.
+// On software adapters with subgroups, the other side comes in blocks of 8 rows read through subgroupBroadcast
+// instead of staged tiles (sharedKeyLoop, attention-grad.ts sharedGradQLoop and sharedQueryLoop): no barriers.
 // Rows are held as vec4s when the head dim allows (type V, dot products with vdot): a quarter of the
 // instructions, and 16-byte workgroup-memory reads. On software adapters scalar head-dim loops get a bound the
 // shader compiler cannot see (DN): fully unrolled they made LLVM (lavapipe) spend seconds per kernel.
@@ -21,7 +23,7 @@
 import { numel, type Node } from '../ir/node.js';
 import { Builder, dispatch1d, f32lit, header, hiddenBound, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
-import { blockGroups, chunk, dims, frame, hideBound, keyBlocks, kvRow, outRow, posInput, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibleFn, type Dims } from './attention-common.js';
+import { blockGroups, chunk, dims, frame, hideBound, keyBlocks, kvRow, outRow, posInput, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibility, sharedMask, type Dims, type Visibility } from './attention-common.js';
 
 /** The forward; with `lse` (a training step's `_attn_lse` node) it also writes each query's log-sum-exp. */
 export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false, lse?: Node, share = false): EmittedKernel {
@@ -45,7 +47,8 @@ function emitSplitKeys(n: Node, plan: PlanView, maxDim: number, swap: boolean, o
   const b = new Builder(plan, 1);
   const [qN, kN, vN] = n.inputs as [Node, Node, Node];
   const q = b.load(qN), k = b.load(kN), v = b.load(vN);
-  b.decl(visibleFn(b, n, 3, d));
+  const vis = visibility(b, n, 3, d);
+  b.decl(vis.decl);
   const groups = d.B * d.H;
   const disp = dispatch1d(groups, 1, maxDim);
   const st = plan.storage(outNode);
@@ -113,13 +116,14 @@ export function emitOnline(n: Node, plan: PlanView, maxDim: number, soft: boolea
   const b = new Builder(plan, lse ? 2 : 1);
   const [qN, kN, vN, oN, dON] = n.inputs as [Node, Node, Node, Node, Node];
   const q = b.load(qN), k = b.load(kN), v = forward ? b.load(vN) : '', o = forward ? '' : b.load(oN), dO = forward ? '' : b.load(dON);
-  b.decl(visibleFn(b, n, forward ? 3 : 5, d));
+  const vis = visibility(b, n, forward ? 3 : 5, d);
+  b.decl(vis.decl);
   const groups = blockGroups(d, d.H, d.Tq);
   const disp = dispatch1d(groups, 1, maxDim);
   const st = forward ? plan.storage(outNode) : 'f32';
   const { pre, keyEnd } = queryMajor(d, n, disp, soft, b, forward ? 3 : 5);
   const TILE = tileRows(d.D, forward ? 2 : 1);
-  const keys = share ? sharedKeyLoop(d, soft, forward, k, v) : stagedKeyLoop(d, DN, TILE, forward, k, v);
+  const keys = share ? sharedKeyLoop(d, soft, forward, k, v, vis) : stagedKeyLoop(d, DN, TILE, forward, k, v);
   const body = `${pre}
   let qb = ${qRow(d, 'bb', 'h', 'qi')};
   var qv: array<V, ${d.DV}>;${forward ? `
@@ -174,16 +178,18 @@ ${stage(d, TILE, 'j0', d.Tk, staged)}
  * uniform: arrayLength, not the private DN. lavapipe, attention forward + backward programs: B2 H4 T256 d64
  * 138–150 → 119–127 ms, B2 H8 T128 d32 39–41 → 31–34 ms.
  */
-function sharedKeyLoop(d: Dims, soft: boolean, forward: boolean, k: string, v: string): string {
+function sharedKeyLoop(d: Dims, soft: boolean, forward: boolean, k: string, v: string, vis: Visibility): string {
   const { open, J, DU } = keyBlocks(d, soft);
+  const mask = sharedMask(vis, d, false);
   const maxOf = (xs: string[]): string => xs.reduce((a, x) => `max(${a}, ${x})`);
-  return `${open}
+  return `${mask.pre}
+${open}${mask.block ? `\n${mask.block}` : ''}
 ${J.map((j) => `    var s${j} = 0.0;`).join('\n')}
     for (var c = 0u; c < ${DU}; c++) {
       let kc = ${chunk(d, k, `kb + c * ${u(d.W)}`)};
 ${J.map((j) => `      s${j} += vdot(qv[c], subgroupBroadcast(kc, ${j}u));`).join('\n')}
     }
-${J.map((j) => `    let ok${j} = live && j0 + ${j}u < jEnd && visible(bb, qi, j0 + ${j}u);`).join('\n')}
+${J.map((j) => `    let ok${j} = live && j0 + ${j}u < jEnd && ${mask.ok(j)};`).join('\n')}
     let mn = ${maxOf(['m', ...J.map((j) => `select(m, s${j}, ok${j})`)])};
     let corr = exp(m - mn);
 ${J.map((j) => `    let p${j} = select(0.0, exp(s${j} - mn), ok${j});`).join('\n')}

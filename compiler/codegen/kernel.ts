@@ -246,7 +246,7 @@ export function emitKernel(req: KernelRequest): EmittedKernel {
   const maxDim = caps.limits.maxComputeWorkgroupsPerDimension;
   const env = { maxDim, subgroups: caps.subgroups, software: caps.software };
   if (req.matmul) return emitMatmulNode(req, req.matmul);
-  if (req.kvWith) return emitAttentionGradKV({ grad: req.swapped ?? node, swap: !!req.swapped, outNode: node }, req.kvWith, plan, maxDim, caps.software);
+  if (req.kvWith) return emitAttentionGradKV({ grad: req.swapped ?? node, swap: !!req.swapped, outNode: node }, req.kvWith, plan, maxDim, caps.software, sharesKeys(caps));
   if (req.swapped) {
     const a = req.swapped;
     return a.op === 'attention' ? emitAttention(a, plan, maxDim, true, node, caps.software, undefined, sharesKeys(caps)) : emitAttentionGrad(a, plan, maxDim, true, node, caps.software, sharesKeys(caps));

@@ -303,12 +303,14 @@ describe('attention', () => {
     const gv = g.op('attention_grad_v', [qr, kr, v, o, dO], attrs);
     const a2 = o2.attrs;
     const gk2 = g.op('attention_grad_k', [q, k, v, o2, dO, qs, ks], a2);
-    const items: Record<string, Node> = { qr, ropeinv: g.op('rope', [qr, pos], { theta: 10000, inverse: true }), o, o2, o3, o4, gq, gk, gv, gk2 };
+    const gv4 = g.op('attention_grad_v', [q, k, v, o4, dO], o4.attrs);         // dv alone: no dO·v, no Δ
+    const items: Record<string, Node> = { qr, ropeinv: g.op('rope', [qr, pos], { theta: 10000, inverse: true }), o, o2, o3, o4, gq, gk, gv, gk2, gv4 };
     const ar = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i);
     const segs = Float64Array.from({ length: B * T }, (_, i) => (i % T < 10 ? 0 : i % T < 30 ? 1 : -1));
     const feeds = randomFeeds(g, 11, 4, { pos: ar(T), qs: segs, ks: segs, qp: Float64Array.from([5, 20, 36]) });
-    // On software adapters with subgroups, the forward and dq read keys through subgroupBroadcast in blocks of 8
-    // (T = 37: a partial last block); without subgroups, and on GPUs, they stage key tiles in workgroup memory.
+    // On software adapters with subgroups, the forward and dq read keys (dk and dv: queries) through
+    // subgroupBroadcast in blocks of 8 (T = 37: a partial last block); without subgroups, and on GPUs, they
+    // stage tiles in workgroup memory.
     const base = kernelCaps(dev.caps);
     for (const caps of [base, { ...base, subgroups: false }, { ...base, software: false }]) {
       const r = await check(dev, g, out(g, items), feeds, 1e-5, 'f32', caps);
@@ -318,6 +320,11 @@ describe('attention', () => {
       expect(fwd.includes('workgroupBarrier')).toBe(!shared);
       const dq = r.program.kernels.find((k) => k.bindings.includes(r.program.outputs.gq!))!.wgsl;
       expect(dq.includes('subgroupBroadcast(kc, 7u)'), 'dq').toBe(shared);
+      for (const name of ['gk', 'gv', 'gk2', 'gv4']) {
+        const kv = r.program.kernels.find((k) => k.bindings.includes(r.program.outputs[name]!))!.wgsl;
+        expect(kv.includes(name === 'gv4' ? 'subgroupBroadcast(gc, 7u)' : 'subgroupBroadcast(qc, 7u)'), name).toBe(shared);
+        expect(kv.includes('workgroupBarrier'), name).toBe(!shared);
+      }
     }
   });
 
@@ -338,7 +345,8 @@ describe('attention', () => {
     const op = g.attention(q, k, v, { causal: true, qPos: qp });
     for (const w of ['q', 'k', 'v']) items[`pos_d${w}`] = g.op(`attention_grad_${w}`, [q, k, v, op, dO, qp], op.attrs);
     const feeds = randomFeeds(g, 5, 4, { qp: Float64Array.from({ length: Tq }, (_, i) => (i * 37) % Tk) });
-    await check(dev, g, out(g, items), feeds);
+    const base = kernelCaps(dev.caps);
+    for (const caps of [base, { ...base, subgroups: false }]) await check(dev, g, out(g, items), feeds, 1e-5, 'f32', caps);   // shared and staged
   });
 
   it('dk and dv share a kernel only within the storage-buffer limit (with two segment inputs it would need 9 of 8)', async () => {
