@@ -1,8 +1,8 @@
-// Per-element load functions: every fusable node becomes a WGSL function `fn v<id>(i: u32) -> T` giving its
+// Per-element load functions: every fusable node becomes a WGSL function `fn v_<k>(i: u32) -> T` giving its
 // element at flat row-major index i, built from its inputs' functions. Materialized nodes read their buffer.
 // Movement ops are pure index arithmetic, so reshape/permute/expand/slice/pad/concat fuse into any consumer;
 // ops with a closed per-element formula (gather, rope, one_hot, conv, pooling, ...) are added by loaders.ts.
-// Kernels that handle 4 consecutive elements per invocation also ask for `fn w<id>(i: u32) -> vec4<T>` (load4):
+// Kernels that handle 4 consecutive elements per invocation also ask for `fn w_<k>(i: u32) -> vec4<T>` (load4):
 // buffers read with one vec4 load, elementwise ops computed on vec4, everything else gathered from 4 scalar
 // loads. lavapipe, 2^20-element add: 3.2 GB/s with 4 scalar loads per input, 4.1 with one vec4 load.
 
@@ -86,7 +86,15 @@ export class Builder {
   private readonly names4 = new Map<Node, string>();
   /** Buffers some load4 reads: bound as array<vec4<T>>, scalar reads pick a component. */
   private readonly vecBufs = new Set<Node>();
-  private readonly views = new Set<string>();
+  /** Broadcast views by (node, input) → name. */
+  private readonly views = new Map<string, string>();
+  /**
+   * Function names count up per kernel, in the order the functions are first asked for, rather than naming
+   * nodes: kernels built the same way from different nodes (every layer's) are then the same text, and the
+   * device compiles them once (GpuDevice.pipeline caches by text).
+   */
+  private seq = 0;
+  private fresh(prefix: string): string { return `${prefix}_${this.seq++}`; }
   /** Scalar load functions whose own body loops (reductions, convolutions, ...: never fused, so kernel roots). */
   private readonly loopy = new Set<string>();
   /** Set when a load4 had to call a looping scalar function 4 times: 4 copies of the loop for the JIT. */
@@ -119,7 +127,7 @@ export class Builder {
   load(n: Node, self = false): string {
     const hit = this.names.get(n);
     if (hit) return hit;
-    const name = `v${n.id < 0 ? `x${-n.id}` : n.id}`;
+    const name = this.fresh('v');
     this.names.set(n, name);
     const T = vty(n.dtype);
     let body: () => string;
@@ -148,7 +156,7 @@ export class Builder {
     const hit = this.names4.get(n);
     if (hit) return hit;
     if (numel(n.shape) % 4 !== 0) throw new Error(`load4 of node ${n.id}: ${numel(n.shape)} elements`);
-    const name = `w${n.id < 0 ? `x${-n.id}` : n.id}`;
+    const name = this.fresh('w');
     this.names4.set(n, name);
     const V = `vec4<${vty(n.dtype)}>`;
     const gather = (): string => {
@@ -206,10 +214,13 @@ export class Builder {
 
   /** `fn` giving input `x` of `n` at `n`'s flat index (its broadcast), for inputs read one element at a time. */
   private broadcastView(n: Node, x: Node): string {
-    const name = `w${n.id < 0 ? `x${-n.id}` : n.id}_${x.id < 0 ? `x${-x.id}` : x.id}`;
+    const key = `${n.id}_${x.id}`;
+    const hit = this.views.get(key);
+    if (hit) return hit;
+    const name = this.fresh('wv');
+    this.views.set(key, name);
     const body = [...coords(n.shape, 'i'), `return ${this.load(x)}(${bcastIndex(n.shape, x.shape)});`].join('\n');
-    const text = fnText(name, vty(x.dtype), body);
-    if (!this.views.has(name)) { this.views.add(name); this.fns.push(() => text); }
+    this.fns.push(() => fnText(name, vty(x.dtype), body));
     return name;
   }
 

@@ -42,7 +42,7 @@ export function prelude(spec: MatmulSpec, g: { A: Geometry; B: Geometry }, extra
   const at = g.A.vec ? `vec4<${T}>` : T, bt = g.B.vec ? `vec4<${T}>` : T;
   const epi = spec.epilogue;
   return `${enables}
-// matmul '${spec.name}': batch ${spec.batch}, M ${spec.M}, N ${spec.N}, K ${spec.K}, transA ${spec.transA}, transB ${spec.transB}, ${T} -> ${O}
+// matmul: batch ${spec.batch}, M ${spec.M}, N ${spec.N}, K ${spec.K}, transA ${spec.transA}, transB ${spec.transB}, ${T} -> ${O}
 @group(0) @binding(0) var<storage, read> a: array<${at}>;
 @group(0) @binding(1) var<storage, read> b: array<${bt}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${vecOut ? `vec4<${O}>` : O}>;
