@@ -149,7 +149,7 @@ export class Builder {
   }
 
   /**
-   * Name of the vector load function of `n`: `fn w<id>(i: u32) -> vec4<T>`, its elements i..i+3 (i a multiple
+   * Name of the vector load function of `n`: `fn w_<k>(i: u32) -> vec4<T>`, its elements i..i+3 (i a multiple
    * of 4, and so the element count of `n`).
    */
   load4(n: Node, self = false): string {
