@@ -4,6 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../../compiler/ir/graph.js';
 import type { Node } from '../../compiler/ir/node.js';
 import { compileProgram } from '../../compiler/codegen/compile.js';
+import { check as checkSpec, lowerTrainStep, render } from '../../compiler/compile.js';
+import * as fs from 'node:fs';
 import { programKernelsText, programWgslText } from '../../compiler/codegen/program.js';
 import { CPU_SAFE_CAPS, type KernelCaps } from '../../compiler/codegen/caps.js';
 import { evaluateStep } from '../../runtime/reference.js';
@@ -143,4 +145,30 @@ describe('program', () => {
     for (const k of r.program.kernels) expect(k.bindings.length).toBeLessThanOrEqual(caps.limits.maxStorageBuffersPerShaderStage);
     await check(dev, g, ['y'], randomFeeds(g));
   });
+
+  it('kernels built alike are the same text: a deeper decoder needs no more distinct pipelines', () => {
+    // Load functions are numbered per kernel, not by node, so each layer's kernels repeat the first layer's
+    // text and GpuDevice.pipeline (cached by text) compiles them once.
+    const file = 'specs/tiny-text.mm', source = fs.readFileSync(file, 'utf8');
+    // Per kernel kind of a transformer layer: how many kernels, and how many distinct texts.
+    const LAYER = ['matmul', 'matmul_epilogue', 'rmsnorm', 'rmsnorm_grad_x', 'rmsnorm_grad_w', 'rope', 'attention', 'attention_stats', 'attention_grad_q', 'attention_grad_kv', 'silu_grad'];
+    const kinds = (depth: number): Map<string, { kernels: number; texts: Set<string> }> => {
+      const spec = checkSpec(source.replace('depth 2', `depth ${depth}`), file);
+      if (!spec.value) throw new Error(JSON.stringify(spec.diagnostics));
+      const m = new Map<string, { kernels: number; texts: Set<string> }>();
+      for (const k of render(lowerTrainStep(spec.value), ['loss'], caps).kernels) {
+        if (!LAYER.includes(k.name)) continue;
+        const e = m.get(k.name) ?? { kernels: 0, texts: new Set<string>() };
+        e.kernels++; e.texts.add(k.wgsl); m.set(k.name, e);
+      }
+      return m;
+    };
+    const two = kinds(2), six = kinds(6);
+    expect([...six.keys()].sort()).toEqual([...LAYER].sort());
+    for (const name of LAYER) {
+      expect(six.get(name)!.kernels, name).toBeGreaterThan(two.get(name)!.kernels);   // the four more layers' kernels
+      expect(six.get(name)!.texts.size, name).toBe(two.get(name)!.texts.size);       // and no new text among them
+    }
+  });
 });
+
