@@ -220,8 +220,8 @@ function sharedQueryLoop(d: Dims, soft: boolean, q: string, dO: string, s: strin
   const isK = outs.includes('k');
   const row = `qb + c * ${u(d.W)}`;
   const sums = (c: 'k' | 'v'): string => (c === 'k'
-    ? `      accK[c] += ${J.map((j) => `ds${j} * subgroupBroadcast(qc, ${j}u)`).join(' + ')};`
-    : `      accV[c] += ${J.map((j) => `p${j} * subgroupBroadcast(gc, ${j}u)`).join(' + ')};`);
+    ? `        accK[c] += ${J.map((j) => `ds${j} * subgroupBroadcast(qc, ${j}u)`).join(' + ')};`
+    : `        accV[c] += ${J.map((j) => `p${j} * subgroupBroadcast(gc, ${j}u)`).join(' + ')};`);
   return `    for (var i0 = iStart; i0 < ${u(d.Tq)}; i0 += ${u(KEY_BLOCK)}) {
       let ql = min(i0 + sl, ${u(d.Tq - 1)});
       let qb = ${qRow(d, 'bb', 'h', 'ql')};
@@ -238,7 +238,7 @@ ${J.map((j) => `      let p${j} = select(0.0, exp(sc${j} - subgroupBroadcast(lse
     ? `
       let ds${j} = p${j} * (dp${j} - subgroupBroadcast(deltaL, ${j}u)) * ${f32lit(d.scale)};` : ''}`).join('\n')}
       for (var c = 0u; c < ${DU}; c++) {
-        ${outs.includes('k') ? `let qc = ${chunk(d, q, row)};` : ''}${outs.includes('v') ? ` let gc = ${chunk(d, dO, row)};` : ''}
+${outs.map((o) => (o === 'k' ? `        let qc = ${chunk(d, q, row)};` : `        let gc = ${chunk(d, dO, row)};`)).join('\n')}
 ${outs.map(sums).join('\n')}
       }
     }`;
