@@ -20,21 +20,22 @@ export function dims(n: Node): Dims {
 /** Rows per workgroup (one per invocation). */
 export const ROWS = 32;
 
-/** Whether attention reads keys through subgroupBroadcast, in blocks of KEY_BLOCK (attention.ts sharedKeyLoop). */
-export const sharesKeys = (caps: KernelCaps): boolean => subgroupSharing(caps, KEY_BLOCK, ROWS);
-/** Keys per shared block: one per lane of a subgroup of 8. */
-export const KEY_BLOCK = 8;
+/** Whether attention reads the other side's rows through subgroupBroadcast, in blocks of BLOCK (keys in the
+ *  forward and dq: attention.ts sharedKeyLoop; queries in dk and dv: attention-grad.ts sharedQueryLoop). */
+export const sharesKeys = (caps: KernelCaps): boolean => subgroupSharing(caps, BLOCK, ROWS);
+/** Rows per shared block: one per lane of a subgroup of 8. */
+export const BLOCK = 8;
 
 /**
- * The opening of a shared key loop (sharesKeys): blocks of KEY_BLOCK keys up to jEnd, lane sl's key row offset
- * `kb`; `J` the block's key indices, `DU` a head-dim loop bound WGSL sees as uniform (loops holding
- * subgroupBroadcast may not use the private DN).
+ * The opening of a shared key loop (sharesKeys): blocks of BLOCK keys up to jEnd, lane sl's key row offset
+ * `kb`; `J` the block's row indices, `DU` a head-dim loop bound WGSL sees as uniform (loops holding
+ * subgroupBroadcast may not use the private DN). sharedQueryLoop takes J and DU for its query blocks.
  */
 export function keyBlocks(d: Dims, soft: boolean): { open: string; J: number[]; DU: string } {
   return {
-    open: `  for (var j0 = 0u; j0 < jEnd; j0 += ${u(KEY_BLOCK)}) {
+    open: `  for (var j0 = 0u; j0 < jEnd; j0 += ${u(BLOCK)}) {
     let kb = ${kvRow(d, 'bb', 'h', `min(j0 + sl, ${u(d.Tk - 1)})`)};`,
-    J: [...Array(KEY_BLOCK).keys()],
+    J: [...Array(BLOCK).keys()],
     DU: hideBound(d, soft) ? hiddenBound(d.DV) : u(d.DV),
   };
 }
@@ -81,7 +82,7 @@ export interface SharedMask { pre: string; block: string; ok: (j: number) => str
 export function sharedMask(vis: Visibility, d: Dims, keyMajor: boolean): SharedMask {
   // The broadcasts are taken before the masks use them: a mask sits right of `live &&`, which WGSL's uniformity
   // analysis treats as non-uniform control flow, where subgroupBroadcast may not be called.
-  const J = [...Array(KEY_BLOCK).keys()];
+  const J = [...Array(BLOCK).keys()];
   const bcs = (x: string, ind: string): string => J.map((j) => `${ind}let ${x}${j} = subgroupBroadcast(${x}L, ${j}u);`).join('\n');
   if (!keyMajor) {
     return {

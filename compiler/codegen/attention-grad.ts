@@ -6,7 +6,7 @@ import type { Node } from '../ir/node.js';
 import type { FusionPlan } from '../passes/fusion.js';
 import { Builder, dispatch1d, f32lit, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
-import { blockGroups, causalByIndex, chunk, dims, frame, hideBound, KEY_BLOCK, keyBlocks, kvRow, opening, outRow, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibility, sharedMask, type Dims, type SharedMask, type Visibility } from './attention-common.js';
+import { blockGroups, causalByIndex, chunk, dims, frame, hideBound, BLOCK, keyBlocks, kvRow, opening, outRow, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibility, sharedMask, type Dims, type SharedMask, type Visibility } from './attention-common.js';
 import { emitOnline, emitStatsFromLse } from './attention.js';
 
 /** attention_grad_q/k/v with the stats node appended as the last input (see passes/rewrite.ts). */
@@ -222,7 +222,7 @@ function sharedQueryLoop(d: Dims, soft: boolean, q: string, dO: string, s: strin
   const sums = (c: 'k' | 'v'): string => (c === 'k'
     ? `        accK[c] += ${J.map((j) => `ds${j} * subgroupBroadcast(qc, ${j}u)`).join(' + ')};`
     : `        accV[c] += ${J.map((j) => `p${j} * subgroupBroadcast(gc, ${j}u)`).join(' + ')};`);
-  return `    for (var i0 = iStart; i0 < ${u(d.Tq)}; i0 += ${u(KEY_BLOCK)}) {
+  return `    for (var i0 = iStart; i0 < ${u(d.Tq)}; i0 += ${u(BLOCK)}) {
       let ql = min(i0 + sl, ${u(d.Tq - 1)});
       let qb = ${qRow(d, 'bb', 'h', 'ql')};
       let so = ((bb * ${u(d.H)} + h) * ${u(d.Tq)} + ql) * 2u;
