@@ -44,6 +44,8 @@ export interface TrainResult {
   finalLoss: number;
   tokensPerSecond: number;
   losses: number[];
+  /** Records skipped as unreadable (--skip-bad; 0 otherwise, as a bad record then stops the run). */
+  skippedRecords: number;
 }
 
 export class TrainError extends Error {
@@ -52,12 +54,15 @@ export class TrainError extends Error {
 
 const TOKENIZER = 'tokenizer.json';
 
-/** The run's tokenizer: loaded from the run folder, or trained on the data block's text and saved there. */
-export async function runTokenizer(spec: ResolvedSpec, runDir: string): Promise<Tokenizer> {
+/**
+ * The run's tokenizer: loaded from the run folder, or trained on the data block's text and saved there.
+ * `skipBad`: bad records are skipped here too (the mixer counts and reports them), not an error before training.
+ */
+export async function runTokenizer(spec: ResolvedSpec, runDir: string, skipBad = false): Promise<Tokenizer> {
   const file = path.join(runDir, TOKENIZER);
   if (fs.existsSync(file)) return Tokenizer.load(file);
   if (!spec.data) throw new TrainError('the spec has no data block to train a tokenizer on');
-  const tok = await trainTokenizerForData(spec.data, { maxChars: 2_000_000 });
+  const tok = await trainTokenizerForData(spec.data, { maxChars: 2_000_000, skipBad });
   fs.mkdirSync(runDir, { recursive: true });
   tok.save(file);
   return tok;
@@ -84,7 +89,7 @@ export async function trainRun(spec: ResolvedSpec, opts: TrainOptions): Promise<
   fs.mkdirSync(runDir, { recursive: true });
   fs.writeFileSync(path.join(runDir, 'spec.json'), JSON.stringify(spec, null, 1));
 
-  const tok = await runTokenizer(spec, runDir);
+  const tok = await runTokenizer(spec, runDir, opts.skipBad === true);
   if (tok.vocabSize > spec.model.decoder.vocab) throw new TrainError(`tokenizer has ${tok.vocabSize} ids but the decoder vocab is ${spec.model.decoder.vocab}`);
   const shape = trainShape(spec);
   const graph = lowerTrainStep(spec, shape);
@@ -194,5 +199,5 @@ export async function trainRun(spec: ResolvedSpec, opts: TrainOptions): Promise<
     await mixer.close();
   }
   const seconds = (performance.now() - t0) / 1e3;
-  return { runDir, steps: step, firstLoss, finalLoss: lastLoss, tokensPerSecond: ((step - startStep) * tokensPerStep) / Math.max(seconds, 1e-9), losses };
+  return { runDir, steps: step, firstLoss, finalLoss: lastLoss, tokensPerSecond: ((step - startStep) * tokensPerStep) / Math.max(seconds, 1e-9), losses, skippedRecords: mixer.bad.count };
 }

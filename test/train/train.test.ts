@@ -45,6 +45,21 @@ describe('mm train on the GPU', () => {
     expect(fs.existsSync(path.join(work, 'run', 'latest'))).toBe(true);
   }, 900_000);
 
+  it('--skip-bad: bad JSON, an undecodable image and a missing image are counted and skipped; without it the run stops at the first, naming file and line', async () => {
+    const spec = tinySpec();
+    const caps = spec.data!.sources.find((s) => s.kind === 'captions')!;
+    const bad = path.join(dataDir, 'captions-bad.jsonl');
+    fs.writeFileSync(path.join(dataDir, 'images', 'corrupt.png'), 'not a png');
+    fs.writeFileSync(bad, ['{oops', JSON.stringify({ image: 'images/corrupt.png', caption: 'a red square' }),
+      JSON.stringify({ image: 'images/missing.png', caption: 'a red square' }), fs.readFileSync(caps.path, 'utf8')].join('\n'));
+    caps.path = bad;
+    await expect(trainRun(spec, { out: path.join(work, 'bad-stop'), steps: 2, backend: 'gpu', progress: 'json' }))
+      .rejects.toThrow(/captions-bad\.jsonl:1: bad JSON/);
+    const r = await trainRun(spec, { out: path.join(work, 'bad-skip'), steps: 2, backend: 'gpu', progress: 'json', skipBad: true });
+    expect(r.steps).toBe(2);
+    expect(r.skippedRecords).toBe(3);
+  }, 600_000);
+
   it('resumes exactly: interrupted after 3 steps and resumed equals an uninterrupted 6-step run', async () => {
     const spec = tinySpec('specs/tiny-text.mm');
     spec.train!.checkpoint.every = 3;
