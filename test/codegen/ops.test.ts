@@ -14,6 +14,10 @@ beforeAll(async () => { dev = await openDevice(); });
 
 const out = (g: Graph, items: Record<string, Node>): string[] => { for (const [k, v] of Object.entries(items)) g.output(k, v); return Object.keys(items); };
 
+/** The WGSL of the kernel writing output `o` (the writer binds it first). */
+const kernelOf = (r: { program: { kernels: { bindings: number[]; wgsl: string }[]; outputs: Record<string, number> } }, o: string): string =>
+  r.program.kernels.find((k) => k.bindings.includes(r.program.outputs[o]!))!.wgsl;
+
 describe('elementwise and movement', () => {
   it('unary, binary, compare/where, cast, broadcasting', async () => {
     const g = new Graph();
@@ -127,8 +131,6 @@ describe('matmul', () => {
 
 describe('what the software adapter gets (4 columns per store, loops the shader compiler does not unroll)', () => {
   const software = (): KernelCaps => ({ ...kernelCaps(dev.caps), software: true });
-  const kernelOf = (r: { program: { kernels: { bindings: number[]; wgsl: string }[]; outputs: Record<string, number> } }, o: string): string =>
-    r.program.kernels.find((k) => k.bindings.includes(r.program.outputs[o]!))!.wgsl;     // the writer comes first
 
   it('matmul epilogues: vec4 rows when N is a multiple of 4 (B in place or transposed), one element at a time otherwise', async () => {
     const g = new Graph();
@@ -230,6 +232,37 @@ describe('composites', () => {
     const items = { ce: g.crossEntropy(l, t), ceg: g.op('cross_entropy_grad', [l, t, dy]) };
     const feeds = randomFeeds(g, 3, 50, { t: Float64Array.from([0, 49, -1, 3, 50, 7, 7]) });
     await check(dev, g, out(g, items), feeds);
+  });
+});
+
+describe('row kernels as vec4s', () => {
+  it('contiguous rows a multiple of 4 long step by vec4 (vector loads and stores), others by element; lanes and workgroups', async () => {
+    const g = new Graph();
+    const items: Record<string, Node> = {};
+    for (const [name, R, n] of [['v', 70, 44], ['s', 70, 42], ['wv', 5, 1040], ['ws', 5, 1042]] as const) {
+      const x = g.input(`x_${name}`, [R, n]), w = g.input(`w_${name}`, [n]), dy = g.input(`dy_${name}`, [R, n]);
+      const t = g.input(`t_${name}`, [R], 'i32'), dl = g.input(`dl_${name}`, [R]);
+      const sm = g.softmax(x, -1), lsm = g.logSoftmax(x, -1);
+      Object.assign(items, {
+        [`sm_${name}`]: sm, [`lsm_${name}`]: lsm,
+        [`smg_${name}`]: g.op('softmax_grad', [sm, dy], { axis: -1 }), [`lsmg_${name}`]: g.op('log_softmax_grad', [lsm, dy], { axis: -1 }),
+        [`ln_${name}`]: g.layernorm(x, w, g.input(`b_${name}`, [n])), [`rms_${name}`]: g.rmsnorm(x, w),
+        [`lngx_${name}`]: g.op('layernorm_grad_x', [x, w, dy], { eps: 1e-5 }), [`rmsgx_${name}`]: g.op('rmsnorm_grad_x', [x, w, dy], { eps: 1e-5 }),
+        [`ce_${name}`]: g.crossEntropy(x, t), [`ceg_${name}`]: g.op('cross_entropy_grad', [x, t, dl]),
+      });
+    }
+    const base = kernelCaps(dev.caps);
+    for (const caps of [base, { ...base, software: false }]) {
+      const R = (name: string): number => (name.startsWith('w') ? 5 : 70), N = (name: string): number => ({ v: 44, s: 42, wv: 1040, ws: 1042 })[name]!;
+      const targets: Record<string, Float64Array> = {};
+      for (const name of ['v', 's', 'wv', 'ws']) targets[`t_${name}`] = Float64Array.from({ length: R(name) }, (_, i) => (i % 7 === 3 ? -1 : (i * 13) % N(name)));
+      const r = await check(dev, g, out(g, items), randomFeeds(g, 9, 4, targets), 1e-5, 'f32', caps);
+      for (const o of Object.keys(items)) {
+        const vec = /_w?v$/.test(o);
+        // The vec4 form declares a vec4 output (cross-entropy's per-row loss stays scalar) and loops over j4.
+        expect(kernelOf(r, o).includes('j4 < '), `${o} ${caps.software ? 'software' : 'gpu'}`).toBe(vec);
+      }
+    }
   });
 });
 
