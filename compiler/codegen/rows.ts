@@ -27,15 +27,19 @@ export function axisRows(shape: readonly number[], axis: number): { rows: number
  * SIMD group). lavapipe, 2 cores, ms per 2^20 elements, a workgroup of 8 per row → a lane per row:
  * rmsnorm 9.5 → 4.2 (64-long rows), 7.5 → 4.5 (128), 5.4 → 3.4 (256, 512), 4.4 → 5.6 (1024); softmax
  * 12.8 → 5.1, 10.1 → 6.4, 8.4 → 6.1, 7.7 → 4.9, 5.9 → 5.7. (Before that, 256 invocations per row to 8:
- * rmsnorm_grad_x over 256×256, 7.5 → 0.66 ms.)
+ * rmsnorm_grad_x over 256×256, 7.5 → 0.66 ms.) Those rows were scalar; with vec4 rows (RowForm, `vec`) a
+ * lane per row also wins at 1024 and 2048 (1024×1024, ms: softmax 3.5 → 3.0, rmsnorm 2.4 → 1.8, rmsnorm_grad_x
+ * 9.1 → 6.0, cross_entropy_grad 5.5 → 4.5; 512×2048 rmsnorm 3.2 → 2.3) and ties at 4096.
  */
-const wgFor = (n: number, rows: number, env: RowEnv): number =>
-  env.software && rows >= LANE_MIN_ROWS && n <= LANE_MAX_N ? 1
+const wgFor = (n: number, rows: number, env: RowEnv, vec = false): number =>
+  env.software && rows >= LANE_MIN_ROWS && n <= (vec ? LANE_MAX_N_VEC : LANE_MAX_N) ? 1
     : Math.min(env.software ? SOFT_ROW_WG : 256, Math.max(32, 1 << Math.ceil(Math.log2(Math.max(1, n)))));
 const SOFT_ROW_WG = 8;
 /** A lane per row from this many rows: fewer would leave CPU threads (and SIMD lanes) idle on long rows. */
 const LANE_MIN_ROWS = 64;
 const LANE_MAX_N = 512;
+/** The same for rows stepped through as vec4s (RowForm; `vec` in wgFor). */
+const LANE_MAX_N_VEC = 2048;
 /** Rows (lanes) per workgroup in lane-per-row kernels: one SIMD group (32 or 64 were no faster). */
 const LANES = 8;
 
@@ -170,12 +174,15 @@ function rowForm(b: Builder, n: number, WG: number, stride: number, vec: boolean
   };
 }
 
+/** Whether rows can be stepped through as vec4s: contiguous, and a multiple of 4 long. */
+const vecRows = (n: number, stride: number): boolean => stride === 1 && n % 4 === 0;
+
 /**
  * A row kernel built by `build` in the vec4 form where rows allow it (stride 1, length a multiple of 4), else
  * (or when a vector load would repeat a looping load function 4 times: see emitMap) in the scalar form.
  */
 function byRows(plan: PlanView, outs: number, n: number, WG: number, stride: number, build: (b: Builder, f: RowForm) => EmittedKernel): EmittedKernel {
-  if (stride === 1 && n % 4 === 0) {
+  if (vecRows(n, stride)) {
     const b = new Builder(plan, outs);
     const k = build(b, rowForm(b, n, WG, stride, true));
     if (!b.gatheredLoop) return k;
@@ -196,7 +203,7 @@ ${f.loop(`sp += exp(${X} - m);`)}
 
 export function emitSoftmax(node: Node, plan: PlanView, env: RowEnv): EmittedKernel {
   const { rows, n, stride, base } = axisRows(node.shape, (node.attrs.axis as number | undefined) ?? -1);
-  const WG = wgFor(n, rows, env);
+  const WG = wgFor(n, rows, env, vecRows(n, stride));
   const st = plan.storage(node);
   return byRows(plan, 1, n, WG, stride, (b, f) => {
     const x = f.ld(node.inputs[0]!);
@@ -232,7 +239,7 @@ export function emitNorm(node: Node, plan: PlanView, env: RowEnv, stats?: Node):
   const rms = op === 'rmsnorm';
   const [xN, wN, bN] = node.inputs as [Node, Node, Node | undefined];
   const { rows, n, stride, base } = axisRows(node.shape, normAxis(op, node.shape.length));
-  const WG = wgFor(n, rows, env);
+  const WG = wgFor(n, rows, env, vecRows(n, stride));
   const st = plan.storage(node);
   return byRows(plan, stats ? 2 : 1, n, WG, stride, (b, f) => {
     const x = f.ld(xN), w = f.ld(wN), bb = bN ? f.ld(bN) : null;
@@ -262,7 +269,7 @@ export function emitNormGradX(node: Node, plan: PlanView, env: RowEnv): EmittedK
   const rms = op.startsWith('rmsnorm');
   const [xN, wN, dyN] = node.inputs as [Node, Node, Node];
   const { rows, n, stride, base } = axisRows(node.shape, normAxis(op, node.shape.length));
-  const WG = wgFor(n, rows, env);
+  const WG = wgFor(n, rows, env, vecRows(n, stride));
   const st = plan.storage(node);
   return byRows(plan, 1, n, WG, stride, (b, f) => {
     const x = f.ld(xN), w = f.ld(wN), dy = f.ld(dyN);
@@ -282,7 +289,7 @@ ${f.loop(`let xh = (${X} - mean) * rstd; ${f.store(st, `rstd * (${GH} - mg - xh 
 export function emitNormStats(node: Node, plan: PlanView, env: RowEnv): EmittedKernel {
   const xN = node.inputs[0]!;
   const { rows, n, stride, base } = axisRows(xN.shape, node.attrs.axis as number);
-  const WG = wgFor(n, rows, env);
+  const WG = wgFor(n, rows, env, vecRows(n, stride));
   return byRows(plan, 1, n, WG, stride, (b, f) => {
     const body = `  let base = ${base};
 ${statsBody(f, `${f.F}(${f.ld(xN)}(e))`, n, node.attrs.rms === true, node.attrs.eps as number)}
@@ -336,7 +343,7 @@ export function emitCrossEntropy(node: Node, plan: PlanView, env: RowEnv): Emitt
   const [lN, tN] = node.inputs as [Node, Node];
   const V = lN.shape[lN.shape.length - 1]!;
   const rows = numel(lN.shape) / V;
-  const WG = wgFor(V, rows, env);
+  const WG = wgFor(V, rows, env, vecRows(V, 1));
   return byRows(plan, 1, V, WG, 1, (b, f) => {
     const x = f.ld(lN), x1 = b.load(lN), t = b.load(tN);
     const X = `${f.F}(${x}(e))`;
@@ -356,7 +363,7 @@ ${maxAndSum(f, X)}
 export function emitSoftmaxGrad(node: Node, plan: PlanView, env: RowEnv): EmittedKernel {
   const [yN, dyN] = node.inputs as [Node, Node];
   const { rows, n, stride, base } = axisRows(node.shape, (node.attrs.axis as number | undefined) ?? -1);
-  const WG = wgFor(n, rows, env);
+  const WG = wgFor(n, rows, env, vecRows(n, stride));
   const lsm = node.op === 'log_softmax_grad';
   const st = plan.storage(node);
   return byRows(plan, 1, n, WG, stride, (b, f) => {
@@ -377,7 +384,7 @@ export function emitCrossEntropyGrad(node: Node, plan: PlanView, env: RowEnv): E
   const [lN, tN, dN] = node.inputs as [Node, Node, Node];
   const V = lN.shape[lN.shape.length - 1]!;
   const rows = numel(lN.shape) / V;
-  const WG = wgFor(V, rows, env);
+  const WG = wgFor(V, rows, env, vecRows(V, 1));
   const st = plan.storage(node);
   return byRows(plan, 1, V, WG, 1, (b, f) => {
     const x = f.ld(lN), t = b.load(tN), dy = b.load(dN);
