@@ -138,7 +138,6 @@ const loop = (n: number, WG: number, stride: number, inner: string): string =>
  *   cross_entropy_grad            7.04 → 3.41           2.40 → 1.50           1.84 → 1.15
  */
 interface RowForm {
-  vec: boolean;
   /** The compute type of a step's value: f32 or vec4<f32>. */
   F: string;
   loop(inner: string): string;
@@ -157,14 +156,14 @@ interface RowForm {
 function rowForm(b: Builder, n: number, WG: number, stride: number, vec: boolean): RowForm {
   if (!vec) {
     return {
-      vec, F: 'f32', loop: (inner) => loop(n, WG, stride, inner), ld: (x) => b.load(x), sum: (v) => v, max: (v) => v,
+      F: 'f32', loop: (inner) => loop(n, WG, stride, inner), ld: (x) => b.load(x), sum: (v) => v, max: (v) => v,
       decl: (st, name = 'out', binding = 0) => outDecl(binding, st, name),
       store: (st, v, name = 'out') => `${name}[e] = ${storeConv(st, v)};`,
       isClass: (t) => `select(0.0, 1.0, i32(j) == ${t})`,
     };
   }
   return {
-    vec, F: 'vec4<f32>',
+    F: 'vec4<f32>',
     loop: (inner) => `  for (var j4 = lid; j4 < ${u(n / 4)}; j4 += ${u(WG)}) {\n    let j = j4 * 4u;\n    let e = base + j;\n    ${inner}\n  }`,
     ld: (x) => b.load4(x),
     sum: (v) => `dot(${v}, vec4<f32>(1.0))`, max: (v) => `max(max(${v}.x, ${v}.y), max(${v}.z, ${v}.w))`,
