@@ -194,7 +194,7 @@ export async function trainRun(spec: ResolvedSpec, opts: TrainOptions): Promise<
   } finally {
     progress.stop();
     writer.close();
-    if (mixer.bad.count > 0) log(`skipped ${mixer.bad.count} bad records (--skip-bad)`);
+    if (mixer.bad.count > 0) log(`--skip-bad: ${mixer.bad.summary()}`);
     engine.dispose();
     await mixer.close();
   }
