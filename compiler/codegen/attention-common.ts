@@ -26,17 +26,25 @@ export const sharesKeys = (caps: KernelCaps): boolean => subgroupSharing(caps, B
 /** Rows per shared block: one per lane of a subgroup of 8. */
 export const BLOCK = 8;
 
+/** A shared block's row indices `J` and a head-dim loop bound `DU` WGSL sees as uniform (loops holding
+ *  subgroupBroadcast may not use the private DN). */
+export function blockParams(d: Dims, soft: boolean): { J: number[]; DU: string } {
+  return { J: [...Array(BLOCK).keys()], DU: hideBound(d, soft) ? hiddenBound(d.DV) : u(d.DV) };
+}
+
 /**
- * The opening of a shared key loop (sharesKeys): blocks of BLOCK keys up to jEnd, lane sl's key row offset
- * `kb`; `J` the block's row indices, `DU` a head-dim loop bound WGSL sees as uniform (loops holding
- * subgroupBroadcast may not use the private DN). sharedQueryLoop takes J and DU for its query blocks.
+ * The opening of a query-major shared key loop (sharesKeys): the mask's hoisted query values, then blocks of
+ * BLOCK keys up to jEnd with lane sl's key row offset `kb` and its key's segment; `ok(j)` whether the block's
+ * j-th key is visible to this lane's query (sharedMask). Used by the forward (attention.ts sharedKeyLoop) and dq.
  */
-export function keyBlocks(d: Dims, soft: boolean): { open: string; J: number[]; DU: string } {
+export function keyBlocks(d: Dims, soft: boolean, vis: Visibility): { open: string; ok: (j: number) => string; J: number[]; DU: string } {
+  const mask = sharedMask(vis, d, false);
   return {
-    open: `  for (var j0 = 0u; j0 < jEnd; j0 += ${u(BLOCK)}) {
-    let kb = ${kvRow(d, 'bb', 'h', `min(j0 + sl, ${u(d.Tk - 1)})`)};`,
-    J: [...Array(BLOCK).keys()],
-    DU: hideBound(d, soft) ? hiddenBound(d.DV) : u(d.DV),
+    open: `${mask.pre}
+  for (var j0 = 0u; j0 < jEnd; j0 += ${u(BLOCK)}) {
+    let kb = ${kvRow(d, 'bb', 'h', `min(j0 + sl, ${u(d.Tk - 1)})`)};${mask.block ? `\n${mask.block}` : ''}`,
+    ok: mask.ok,
+    ...blockParams(d, soft),
   };
 }
 /** Staged rows per tile: `arrays` D-wide f32 tiles (plus `extra` f32 per row) within the 16 KiB every device grants. */

@@ -6,7 +6,7 @@ import type { Node } from '../ir/node.js';
 import type { FusionPlan } from '../passes/fusion.js';
 import { Builder, dispatch1d, f32lit, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
-import { blockGroups, causalByIndex, chunk, dims, frame, hideBound, BLOCK, keyBlocks, kvRow, opening, outRow, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibility, sharedMask, type Dims, type SharedMask, type Visibility } from './attention-common.js';
+import { blockGroups, causalByIndex, chunk, dims, frame, hideBound, BLOCK, blockParams, keyBlocks, kvRow, opening, outRow, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibility, sharedMask, type Dims, type SharedMask, type Visibility } from './attention-common.js';
 import { emitOnline, emitStatsFromLse } from './attention.js';
 
 /** attention_grad_q/k/v with the stats node appended as the last input (see passes/rewrite.ts). */
@@ -121,17 +121,15 @@ ${stage(d, TILE, 'j0', d.Tk, [{ arr: 'kt', row: kRow, fn: k }, { arr: 'vt', row:
 
 /** dq's key loop in blocks of 8 keys read through subgroupBroadcast (lane sl loads key j0 + sl's k and v chunks). */
 function sharedGradQLoop(d: Dims, soft: boolean, k: string, v: string, vis: Visibility): string {
-  const { open, J, DU } = keyBlocks(d, soft);
-  const mask = sharedMask(vis, d, false);
-  return `${mask.pre}
-${open}${mask.block ? `\n${mask.block}` : ''}
+  const { open, ok, J, DU } = keyBlocks(d, soft, vis);
+  return `${open}
 ${J.map((j) => `    var sc${j} = 0.0; var dp${j} = 0.0;`).join('\n')}
     for (var c = 0u; c < ${DU}; c++) {
       let kc = ${chunk(d, k, `kb + c * ${u(d.W)}`)};
       let vc = ${chunk(d, v, `kb + c * ${u(d.W)}`)};
 ${J.map((j) => `      sc${j} += vdot(qv[c], subgroupBroadcast(kc, ${j}u)); dp${j} += vdot(gv[c], subgroupBroadcast(vc, ${j}u));`).join('\n')}
     }
-${J.map((j) => `    let ds${j} = select(0.0, exp(sc${j} * ${f32lit(d.scale)} - lse) * (dp${j} - delta) * ${f32lit(d.scale)}, live && j0 + ${j}u < jEnd && ${mask.ok(j)});`).join('\n')}
+${J.map((j) => `    let ds${j} = select(0.0, exp(sc${j} * ${f32lit(d.scale)} - lse) * (dp${j} - delta) * ${f32lit(d.scale)}, live && j0 + ${j}u < jEnd && ${ok(j)});`).join('\n')}
     for (var c = 0u; c < ${DU}; c++) {
       let kc = ${chunk(d, k, `kb + c * ${u(d.W)}`)};
       acc[c] += ${J.map((j) => `ds${j} * subgroupBroadcast(kc, ${j}u)`).join(' + ')};
@@ -216,7 +214,7 @@ ${stores}`;
  * accumulators to update ('k': accK += ds·q, 'v': accV += p·dO); dk needs the dO·v products and Δ.
  */
 function sharedQueryLoop(d: Dims, soft: boolean, q: string, dO: string, s: string, mask: SharedMask, outs: ('k' | 'v')[]): string {
-  const { J, DU } = keyBlocks(d, soft);
+  const { J, DU } = blockParams(d, soft);
   const isK = outs.includes('k');
   const row = `qb + c * ${u(d.W)}`;
   const sums = (c: 'k' | 'v'): string => (c === 'k'

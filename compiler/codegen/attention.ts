@@ -23,7 +23,7 @@
 import { numel, type Node } from '../ir/node.js';
 import { Builder, dispatch1d, f32lit, header, hiddenBound, outDecl, u, type PlanView } from './expr.js';
 import type { EmittedKernel } from './kernel.js';
-import { blockGroups, chunk, dims, frame, hideBound, keyBlocks, kvRow, outRow, posInput, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibility, sharedMask, type Dims, type Visibility } from './attention-common.js';
+import { blockGroups, chunk, dims, frame, hideBound, keyBlocks, kvRow, outRow, posInput, qRow, queryMajor, ROWS, stage, storeChunk, tileRows, tiles, visibility, type Dims, type Visibility } from './attention-common.js';
 
 /** The forward; with `lse` (a training step's `_attn_lse` node) it also writes each query's log-sum-exp. */
 export function emitAttention(n: Node, plan: PlanView, maxDim: number, swap = false, outNode: Node = n, soft = false, lse?: Node, share = false): EmittedKernel {
@@ -179,17 +179,15 @@ ${stage(d, TILE, 'j0', d.Tk, staged)}
  * 138–150 → 119–127 ms, B2 H8 T128 d32 39–41 → 31–34 ms.
  */
 function sharedKeyLoop(d: Dims, soft: boolean, forward: boolean, k: string, v: string, vis: Visibility): string {
-  const { open, J, DU } = keyBlocks(d, soft);
-  const mask = sharedMask(vis, d, false);
+  const { open, ok, J, DU } = keyBlocks(d, soft, vis);
   const maxOf = (xs: string[]): string => xs.reduce((a, x) => `max(${a}, ${x})`);
-  return `${mask.pre}
-${open}${mask.block ? `\n${mask.block}` : ''}
+  return `${open}
 ${J.map((j) => `    var s${j} = 0.0;`).join('\n')}
     for (var c = 0u; c < ${DU}; c++) {
       let kc = ${chunk(d, k, `kb + c * ${u(d.W)}`)};
 ${J.map((j) => `      s${j} += vdot(qv[c], subgroupBroadcast(kc, ${j}u));`).join('\n')}
     }
-${J.map((j) => `    let ok${j} = live && j0 + ${j}u < jEnd && ${mask.ok(j)};`).join('\n')}
+${J.map((j) => `    let ok${j} = live && j0 + ${j}u < jEnd && ${ok(j)};`).join('\n')}
     let mn = ${maxOf(['m', ...J.map((j) => `select(m, s${j}, ok${j})`)])};
     let corr = exp(m - mn);
 ${J.map((j) => `    let p${j} = select(0.0, exp(s${j} - mn), ok${j});`).join('\n')}

@@ -55,7 +55,7 @@ export function emitMatmul(spec: MatmulSpec, caps: KernelCaps, opts: MatmulOptio
   const variant = opts.variant ?? chooseVariant(spec, caps);
   switch (variant) {
     case 'reg4': return emitReg4(spec, caps, opts.reg4Workgroup ?? 8, opts.reg4Rows ?? defaultReg4Rows(spec, caps));
-    case 'lanes': return emitLanes(spec, caps, opts.lanes ?? { WG: 8, RM: sharesA(caps, 16, 8) && spec.M >= 64 ? 16 : 8, CN: 4 });
+    case 'lanes': return emitLanes(spec, caps, opts.lanes ?? { WG: 8, RM: sixteenRows(spec, caps) ? 16 : 8, CN: 4 });
     case 'tiled': return emitTiled(spec, caps, opts.tile ?? chooseTile(spec, caps));
     case 'sgmat': return emitSgmat(spec, caps, opts.sgmat);
   }
@@ -67,8 +67,9 @@ export function emitMatmul(spec: MatmulSpec, caps: KernelCaps, opts: MatmulOptio
  * through subgroups (sharesA), B's loads are what is left to amortise, so 16 rows: 256³ 12.1 → 21.5 GFLOP/s,
  * 512³ 12.8 → 18.9, 4096×64×512 13.7 → 20.3 (24 rows about the same as 16, 32 slower, and slower to compile).
  */
-const defaultReg4Rows = (spec: MatmulSpec, caps: KernelCaps): number =>
-  (spec.M >= 64 && sharesA(caps, 16, 8) ? 16 : spec.M >= 32 ? 8 : 4);
+const defaultReg4Rows = (spec: MatmulSpec, caps: KernelCaps): number => (sixteenRows(spec, caps) ? 16 : spec.M >= 32 ? 8 : 4);
+/** 16 rows per invocation by default (reg4 and lanes) where A is shared through subgroups and M fills them. */
+const sixteenRows = (spec: MatmulSpec, caps: KernelCaps): boolean => spec.M >= 64 && sharesA(caps, 16, 8);
 
 /** The heuristic (a tuning table from `mm bench tune` can override it per adapter and shape). */
 export function chooseVariant(spec: MatmulSpec, caps: KernelCaps): MatmulVariantName {
@@ -119,10 +120,15 @@ ${decodeTile(dispatch, tilesM, tilesN, spec.batch)}
 const sharesA = (caps: KernelCaps, RM: number, wg: number): boolean =>
   (RM <= 8 || RM % 8 === 0) && subgroupSharing(caps, Math.min(RM, 8), wg);
 
+/** Shared A rows m0..m0+RM-1 (A not transposed): lane sl loads rows m0 + 8h + sl, and row r is taken from lane r % 8. */
+const sharedARows = (RM: number): string[] => [
+  ...[...Array(Math.ceil(RM / 8)).keys()].map((h) => `    let al${h} = a4k(bi, m0 + ${u(8 * h)} + sl, k);`),
+  ...[...Array(RM).keys()].map((r) => `    let a${r} = subgroupBroadcast(al${r >> 3}, ${u(r & 7)});`)];
+
 /**
  * The stores of RM accumulator rows: `value(r)` is row r's accumulator (of type T), `part(r, c)` its column c,
- * and `put(row, acc)` the statements storing a row, reading it as acc() or acc(c). On software adapters (RM ≥ 4) the rows are copied into an array and stored by one loop
- * whose bound llvmpipe cannot see (hiddenBound), so the epilogue (its loads, bounds checks, activation) is
+ * and `put(row, acc)` the statements storing a row, reading it as acc() or acc(c). On software adapters
+ * (RM ≥ 4) the rows are copied into an array and stored by one loop whose bound llvmpipe cannot see (hiddenBound), so the epilogue (its loads, bounds checks, activation) is
  * compiled once, not once per row: JIT of the tiny spec's 16-row epilogue kernels 1.3–2.4 s → 0.39–0.46 s, their
  * run time in the training step unchanged or lower (22.3 / 21.3 → 16.7 / 19.2 ms per step for 53 kernels).
  */
@@ -151,9 +157,9 @@ function emitReg4(spec: MatmulSpec, caps: KernelCaps, wg: number, RM: number): M
   // Shared (see sharesA): lane sl loads row m0 + sl, or with A transposed the vec4 of rows m0 + 4q.. at k + j
   // for (j, q) = (sl % 4, sl / 4); the RM values then come from lanes 0..RM-1.
   const aLoads = share
-    ? [...[...Array(Math.ceil(RM / 8)).keys()].map((h) => (aByK ? `    let al${h} = aRow4(bi, k + sl % 4u, m0 + ${u(8 * h)} + 4u * (sl / 4u));` : `    let al${h} = a4k(bi, m0 + ${u(8 * h)} + sl, k);`)),
-       ...(aByK ? [0, 1, 2, 3].flatMap((j) => [...Array(RM / 4).keys()].map((q) => `    let a${j}_${q} = subgroupBroadcast(al${q >> 1}, ${u(j + 4 * (q & 1))});`))
-         : rows.map((r) => `    let a${r} = subgroupBroadcast(al${r >> 3}, ${u(r & 7)});`))]
+    ? (aByK ? [...[...Array(Math.ceil(RM / 8)).keys()].map((h) => `    let al${h} = aRow4(bi, k + sl % 4u, m0 + ${u(8 * h)} + 4u * (sl / 4u));`),
+         ...[0, 1, 2, 3].flatMap((j) => [...Array(RM / 4).keys()].map((q) => `    let a${j}_${q} = subgroupBroadcast(al${q >> 1}, ${u(j + 4 * (q & 1))});`))]
+       : sharedARows(RM))
     : aByK
       ? [0, 1, 2, 3].flatMap((j) => [...Array(RM / 4).keys()].map((q) => `    let a${j}_${q} = aRow4(bi, k + ${j}u, m0 + ${4 * q}u);`))
       : rows.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`);
@@ -200,9 +206,7 @@ function emitLanes(spec: MatmulSpec, caps: KernelCaps, cfg: LanesCfg): MatmulKer
   const vecOut = CN === 4 && vecStore(spec);
   const rowT = vecOut ? 'vec4<f32>' : `array<f32, ${CN}>`;
   const share = sharesA(caps, RM, WG);
-  const aRows = share ? [...[...Array(Math.ceil(RM / 8)).keys()].map((h) => `    let al${h} = a4k(bi, m0 + ${u(8 * h)} + sl, k);`),
-    ...R.map((r) => `    let a${r} = subgroupBroadcast(al${r >> 3}, ${u(r & 7)});`)]
-    : R.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`);
+  const aRows = share ? sharedARows(RM) : R.map((r) => `    let a${r} = a4k(bi, m0 + ${r}u, k);`);
   const inner = spec.transB
     ? [...C.map((c) => `    let b${c} = bRow4(bi, n${c}, k);`),
        ...aRows,

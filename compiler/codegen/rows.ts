@@ -138,6 +138,8 @@ const loop = (n: number, WG: number, stride: number, inner: string): string =>
  *   cross_entropy_grad            7.04 → 3.41           2.40 → 1.50           1.84 → 1.15
  */
 interface RowForm {
+  /** Invocations per row (wgFor, for this form). */
+  WG: number;
   /** The compute type of a step's value: f32 or vec4<f32>. */
   F: string;
   loop(inner: string): string;
@@ -156,14 +158,14 @@ interface RowForm {
 function rowForm(b: Builder, n: number, WG: number, stride: number, vec: boolean): RowForm {
   if (!vec) {
     return {
-      F: 'f32', loop: (inner) => loop(n, WG, stride, inner), ld: (x) => b.load(x), sum: (v) => v, max: (v) => v,
+      WG, F: 'f32', loop: (inner) => loop(n, WG, stride, inner), ld: (x) => b.load(x), sum: (v) => v, max: (v) => v,
       decl: (st, name = 'out', binding = 0) => outDecl(binding, st, name),
       store: (st, v, name = 'out') => `${name}[e] = ${storeConv(st, v)};`,
       isClass: (t) => `select(0.0, 1.0, i32(j) == ${t})`,
     };
   }
   return {
-    F: 'vec4<f32>',
+    WG, F: 'vec4<f32>',
     loop: (inner) => `  for (var j4 = lid; j4 < ${u(n / 4)}; j4 += ${u(WG)}) {\n    let j = j4 * 4u;\n    let e = base + j;\n    ${inner}\n  }`,
     ld: (x) => b.load4(x),
     sum: (v) => `dot(${v}, vec4<f32>(1.0))`, max: (v) => `max(max(${v}.x, ${v}.y), max(${v}.z, ${v}.w))`,
@@ -177,17 +179,18 @@ function rowForm(b: Builder, n: number, WG: number, stride: number, vec: boolean
 const vecRows = (n: number, stride: number): boolean => stride === 1 && n % 4 === 0;
 
 /**
- * A row kernel built by `build` in the vec4 form where rows allow it (stride 1, length a multiple of 4), else
- * (or when a vector load would repeat a looping load function 4 times: see emitMap) in the scalar form.
+ * A row kernel over `rows` rows of n built by `build` in the vec4 form where rows allow it (stride 1, length a
+ * multiple of 4), else (or when a vector load would repeat a looping load function 4 times: see emitMap) in the
+ * scalar form, each with its own invocations per row.
  */
-function byRows(plan: PlanView, outs: number, n: number, WG: number, stride: number, build: (b: Builder, f: RowForm) => EmittedKernel): EmittedKernel {
+function byRows(plan: PlanView, outs: number, rows: number, n: number, stride: number, env: RowEnv, build: (b: Builder, f: RowForm) => EmittedKernel): EmittedKernel {
   if (vecRows(n, stride)) {
     const b = new Builder(plan, outs);
-    const k = build(b, rowForm(b, n, WG, stride, true));
+    const k = build(b, rowForm(b, n, wgFor(n, rows, env, true), stride, true));
     if (!b.gatheredLoop) return k;
   }
   const b = new Builder(plan, outs);
-  return build(b, rowForm(b, n, WG, stride, false));
+  return build(b, rowForm(b, n, wgFor(n, rows, env), stride, false));
 }
 
 /** Lines computing the row's max `m` and Σ exp(X − m) `s` (softmax and cross-entropy). */
@@ -202,16 +205,15 @@ ${f.loop(`sp += exp(${X} - m);`)}
 
 export function emitSoftmax(node: Node, plan: PlanView, env: RowEnv): EmittedKernel {
   const { rows, n, stride, base } = axisRows(node.shape, (node.attrs.axis as number | undefined) ?? -1);
-  const WG = wgFor(n, rows, env, vecRows(n, stride));
   const st = plan.storage(node);
-  return byRows(plan, 1, n, WG, stride, (b, f) => {
+  return byRows(plan, 1, rows, n, stride, env, (b, f) => {
     const x = f.ld(node.inputs[0]!);
     const X = `${f.F}(${x}(e))`;
     const fin = node.op === 'softmax' ? `exp(${X} - m) / s` : `${X} - m - log(s)`;
     const body = `  let base = ${base};
 ${maxAndSum(f, X)}
 ${f.loop(f.store(st, fin))}`;
-    return rowKernel(node.op, node, b, rows, WG, body, env, undefined, f.decl(st));
+    return rowKernel(node.op, node, b, rows, f.WG, body, env, undefined, f.decl(st));
   });
 }
 
@@ -238,9 +240,8 @@ export function emitNorm(node: Node, plan: PlanView, env: RowEnv, stats?: Node):
   const rms = op === 'rmsnorm';
   const [xN, wN, bN] = node.inputs as [Node, Node, Node | undefined];
   const { rows, n, stride, base } = axisRows(node.shape, normAxis(op, node.shape.length));
-  const WG = wgFor(n, rows, env, vecRows(n, stride));
   const st = plan.storage(node);
-  return byRows(plan, stats ? 2 : 1, n, WG, stride, (b, f) => {
+  return byRows(plan, stats ? 2 : 1, rows, n, stride, env, (b, f) => {
     const x = f.ld(xN), w = f.ld(wN), bb = bN ? f.ld(bN) : null;
     const X = `${f.F}(${x}(e))`;
     const val = `(${X} - mean) * rstd * ${f.F}(${w}(j))${bb ? ` + ${f.F}(${bb}(j))` : ''}`;
@@ -248,11 +249,11 @@ export function emitNorm(node: Node, plan: PlanView, env: RowEnv, stats?: Node):
     const body = `  let base = ${base};
 ${statsBody(f, X, n, rms, epsOf(node, op))}${stats ? `\n${storeStats('out1')}` : ''}
 ${f.loop(f.store(st, val, out))}`;
-    if (!stats) return rowKernel(op, node, b, rows, WG, body, env, undefined, f.decl(st));
+    if (!stats) return rowKernel(op, node, b, rows, f.WG, body, env, undefined, f.decl(st));
     // In training the forward also writes the row statistics the weight gradient needs (what norm_stats
     // would recompute), as a second output.
     const decls = `${f.decl(st, 'out0', 0)}\n${outDecl(1, plan.storage(stats), 'out1')}`;
-    return { ...rowKernel(op, node, b, rows, WG, body, env, [node, stats], decls), layout: ['out', stats, ...b.bound] };
+    return { ...rowKernel(op, node, b, rows, f.WG, body, env, [node, stats], decls), layout: ['out', stats, ...b.bound] };
   });
 }
 
@@ -268,9 +269,8 @@ export function emitNormGradX(node: Node, plan: PlanView, env: RowEnv): EmittedK
   const rms = op.startsWith('rmsnorm');
   const [xN, wN, dyN] = node.inputs as [Node, Node, Node];
   const { rows, n, stride, base } = axisRows(node.shape, normAxis(op, node.shape.length));
-  const WG = wgFor(n, rows, env, vecRows(n, stride));
   const st = plan.storage(node);
-  return byRows(plan, 1, n, WG, stride, (b, f) => {
+  return byRows(plan, 1, rows, n, stride, env, (b, f) => {
     const x = f.ld(xN), w = f.ld(wN), dy = f.ld(dyN);
     const X = `${f.F}(${x}(e))`, GH = `${f.F}(${dy}(e)) * ${f.F}(${w}(j))`;
     const body = `  let base = ${base};
@@ -280,7 +280,7 @@ ${f.loop(`let gh = ${GH}; sg += gh; sgx += gh * (${X} - mean) * rstd;`)}
   let mg = ${rms ? '0.0' : `wg_sum(${f.sum('sg')}, lid) / ${f32lit(n)}`};
   let mgx = wg_sum(${f.sum('sgx')}, lid) / ${f32lit(n)};
 ${f.loop(`let xh = (${X} - mean) * rstd; ${f.store(st, `rstd * (${GH} - mg - xh * mgx)`)}`)}`;
-    return rowKernel(op, node, b, rows, WG, body, env, undefined, f.decl(st));
+    return rowKernel(op, node, b, rows, f.WG, body, env, undefined, f.decl(st));
   });
 }
 
@@ -288,12 +288,11 @@ ${f.loop(`let xh = (${X} - mean) * rstd; ${f.store(st, `rstd * (${GH} - mg - xh 
 export function emitNormStats(node: Node, plan: PlanView, env: RowEnv): EmittedKernel {
   const xN = node.inputs[0]!;
   const { rows, n, stride, base } = axisRows(xN.shape, node.attrs.axis as number);
-  const WG = wgFor(n, rows, env, vecRows(n, stride));
-  return byRows(plan, 1, n, WG, stride, (b, f) => {
+  return byRows(plan, 1, rows, n, stride, env, (b, f) => {
     const body = `  let base = ${base};
 ${statsBody(f, `${f.F}(${f.ld(xN)}(e))`, n, node.attrs.rms === true, node.attrs.eps as number)}
 ${storeStats('out')}`;
-    return rowKernel('norm_stats', node, b, rows, WG, body, env);
+    return rowKernel('norm_stats', node, b, rows, f.WG, body, env);
   });
 }
 
@@ -342,8 +341,7 @@ export function emitCrossEntropy(node: Node, plan: PlanView, env: RowEnv): Emitt
   const [lN, tN] = node.inputs as [Node, Node];
   const V = lN.shape[lN.shape.length - 1]!;
   const rows = numel(lN.shape) / V;
-  const WG = wgFor(V, rows, env, vecRows(V, 1));
-  return byRows(plan, 1, V, WG, 1, (b, f) => {
+  return byRows(plan, 1, rows, V, 1, env, (b, f) => {
     const x = f.ld(lN), x1 = b.load(lN), t = b.load(tN);
     const X = `${f.F}(${x}(e))`;
     const body = `  let base = row * ${u(V)};
@@ -354,7 +352,7 @@ ${maxAndSum(f, X)}
     if (tg >= 0i && tg < ${V}i) { res = m + log(s) - f32(${x1}(base + u32(tg))); }
     out[row] = ${storeConv(plan.storage(node), 'res')};
   }`;
-    return rowKernel('cross_entropy', node, b, rows, WG, body, env);
+    return rowKernel('cross_entropy', node, b, rows, f.WG, body, env);
   });
 }
 
@@ -362,10 +360,9 @@ ${maxAndSum(f, X)}
 export function emitSoftmaxGrad(node: Node, plan: PlanView, env: RowEnv): EmittedKernel {
   const [yN, dyN] = node.inputs as [Node, Node];
   const { rows, n, stride, base } = axisRows(node.shape, (node.attrs.axis as number | undefined) ?? -1);
-  const WG = wgFor(n, rows, env, vecRows(n, stride));
   const lsm = node.op === 'log_softmax_grad';
   const st = plan.storage(node);
-  return byRows(plan, 1, n, WG, stride, (b, f) => {
+  return byRows(plan, 1, rows, n, stride, env, (b, f) => {
     const y = f.ld(yN), dy = f.ld(dyN);
     const Y = `${f.F}(${y}(e))`, DY = `${f.F}(${dy}(e))`;
     const val = lsm ? `${DY} - exp(${Y}) * s` : `${Y} * (${DY} - s)`;
@@ -374,7 +371,7 @@ export function emitSoftmaxGrad(node: Node, plan: PlanView, env: RowEnv): Emitte
 ${f.loop(lsm ? `sp += ${DY};` : `sp += ${DY} * ${Y};`)}
   let s = wg_sum(${f.sum('sp')}, lid);
 ${f.loop(f.store(st, val))}`;
-    return rowKernel(node.op, node, b, rows, WG, body, env, undefined, f.decl(st));
+    return rowKernel(node.op, node, b, rows, f.WG, body, env, undefined, f.decl(st));
   });
 }
 
@@ -383,9 +380,8 @@ export function emitCrossEntropyGrad(node: Node, plan: PlanView, env: RowEnv): E
   const [lN, tN, dN] = node.inputs as [Node, Node, Node];
   const V = lN.shape[lN.shape.length - 1]!;
   const rows = numel(lN.shape) / V;
-  const WG = wgFor(V, rows, env, vecRows(V, 1));
   const st = plan.storage(node);
-  return byRows(plan, 1, V, WG, 1, (b, f) => {
+  return byRows(plan, 1, rows, V, 1, env, (b, f) => {
     const x = f.ld(lN), t = b.load(tN), dy = b.load(dN);
     const X = `${f.F}(${x}(e))`;
     const body = `  let base = row * ${u(V)};
@@ -394,7 +390,7 @@ export function emitCrossEntropyGrad(node: Node, plan: PlanView, env: RowEnv): E
   let g = select(0.0, f32(${dy}(row)), ok);
 ${maxAndSum(f, X)}
 ${f.loop(f.store(st, `g * (exp(${X} - m) / s - ${f.isClass('tg')})`))}`;
-    return rowKernel('cross_entropy_grad', node, b, rows, WG, body, env, undefined, f.decl(st));
+    return rowKernel('cross_entropy_grad', node, b, rows, f.WG, body, env, undefined, f.decl(st));
   });
 }
 
